@@ -11,7 +11,8 @@ import argparse, json, time, datetime
 from pathlib import Path
 import torch
 from fer_nb.data import load_fer
-from fer_nb.learner import _learner, _quiet, hardware, versions, fer_dls
+from fer_nb.data import fer_dls
+from fer_nb.learner import _learner, _quiet, hardware, versions
 from fer_nb.transfer import get_transfer_model
 from fastai.callback.core import Callback
 

@@ -130,7 +130,7 @@ side_by_side('efficientnet_b2', runs)
 # (above) and with every convolution and linear layer shifted to mean $-k/\text{fan-in}$, same learning rate:
 
 # %%
-K_YP = 6  # the k chosen on validation data in 05_gradient_diagnostics' MLP experiment
+K_YP = 12  # the k chosen on validation data in 05_gradient_diagnostics' MLP experiment (committed run)
 base = runs['correct, scratch']
 d_yp = GradDiag(every=10)
 runs['correct, scratch, Yilmaz & Poli init'] = train(data, 'efficientnet_b2', regime='scratch', channels=3, size=48, bs=E['bs'], epochs=E['epochs'],
