@@ -97,6 +97,23 @@ class GradDiag(Callback):
         "One row per recorded step and activation layer."
         return pd.DataFrame(self.act_rows)
 
+# %% ../nbs/05_gradient_diagnostics.ipynb #976a1770
+from pathlib import Path
+
+def _diag_save(self:GradDiag, fn) -> Path:
+    "Write the per-layer record (`frame()`) to the CSV file `fn` (`.gz`: compressed)."
+    self.frame().to_csv(fn, index=False, float_format='%.4g'); return Path(fn)
+
+def _diag_load(cls, fn) -> GradDiag:
+    "A `GradDiag` holding the per-layer record saved in `fn`, layers in model order, for `diagnose` and the plots."
+    df = pd.read_csv(fn)
+    missing = {'step', 'layer', 'grad', 'update_ratio'} - set(df.columns)
+    if missing: raise ValueError(f"{fn}: not a GradDiag record; columns {sorted(missing)} are missing")
+    gd = cls(); gd.rows, gd.names = df.to_dict('records'), list(dict.fromkeys(df.layer))
+    return gd
+
+GradDiag.save, GradDiag.load = _diag_save, classmethod(_diag_load)
+
 # %% ../nbs/05_gradient_diagnostics.ipynb #e41dd06f
 def _fmt_layers(names, n=4): return ', '.join(map(repr, names[:n])) + (f" and {len(names)-n} more" if len(names) > n else '')
 

@@ -27,9 +27,9 @@ import fer_nb
 
 # %% auto #0
 __all__ = ['PRESETS', 'eval_tfms', 'get_probs', 'evaluate_data', 'History', 'NonFiniteGuard', 'KeepBest', 'Checkpoint',
-           'versions', 'hardware', 'data_info', 'save_model', 'load_model', 'PlainTensors', 'run_name', 'train',
-           'Preset', 'preset', 'results_dir', 'run_dir', 'history_frame', 'acc_cell', 'data_cell', 'metrics_frame',
-           'plot_history', 'load_records', 'fastai_vs_bare']
+           'versions', 'hardware', 'data_info', 'save_model', 'load_model', 'PlainTensors', 'run_name', 'scratch_dir',
+           'train', 'Preset', 'preset', 'results_dir', 'run_dir', 'history_frame', 'acc_cell', 'data_cell',
+           'metrics_frame', 'plot_history', 'load_records', 'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #de43633f
 def eval_tfms(meta:dict) -> Pipeline:
@@ -178,6 +178,13 @@ def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
     if isinstance(kw.get('weights'), Path): kw['weights'] = str(kw['weights'])
     return kw
 
+import atexit, shutil
+
+def scratch_dir(prefix:str='fer_nb-run-') -> Path:
+    "A new temporary folder, removed with everything in it when this Python process ends (checkpoints of big bodies take GBs)."
+    d = Path(tempfile.mkdtemp(prefix=prefix)); atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
+
 def train(data:FerData, # the images
           arch:str='custom', # architecture name (see `fer_nb.models.get_model`): ours, or any timm name
           epochs:int=20, # epochs of one-cycle training (for 'unfrozen': after the head's epochs)
@@ -188,7 +195,7 @@ def train(data:FerData, # the images
           channels:int=1, # 1 (grayscale) or 3 (RGB, the gray image repeated)
           aug:bool=True, # batch augmentation
           seed:int=42, # seed of weights, shuffling and augmentation
-          out=None, # folder for model.pt, record.json and checkpoints (default: a temporary folder)
+          out=None, # folder for model.pt, record.json and checkpoints (default: a temporary folder, removed when Python exits)
           name:str|None=None, # the run's name in its record
           arch_kwargs:dict|None=None, # arguments of the architecture (timm bodies: weights, cut, ...)
           device=None, # 'cpu' or 'cuda'; default: cuda if available
@@ -205,7 +212,7 @@ def train(data:FerData, # the images
     t_start = time.perf_counter()
     arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
     device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix='fer_nb-run-'))
+    out = Path(out) if out is not None else scratch_dir()
     out.mkdir(parents=True, exist_ok=True)
     config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels, aug=aug, seed=seed,
                   optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle', data_sha256=data.sha256, classes=list(data.classes))
@@ -329,8 +336,8 @@ def results_dir() -> Path:
     return Path.cwd()/'results'
 
 def run_dir(p:Preset, name:str) -> Path:
-    "Where run `name` of preset `p` writes: `results/<preset>/<name>` for real data, a temporary folder for the ci preset or synthetic data."
-    if p.name == 'ci' or p.data is None: return Path(tempfile.mkdtemp(prefix=f"fer_nb-{name.replace('/', '-')}-"))
+    "Where run `name` of preset `p` writes: `results/<preset>/<name>` for real data, a temporary folder (removed when Python exits) for the ci preset or synthetic data."
+    if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
     return results_dir()/p.name/name
 
 # %% ../nbs/01a_learner.ipynb #eae77d86
@@ -389,7 +396,7 @@ def fastai_vs_bare(data:FerData, arch:str='custom', bs:int=128, n_batches:int=20
     mk = lambda: get_model(arch, len(data.classes), 1).to(memory_format=torch.channels_last)
     def fastai_run():
         set_seed(seed); tm = _BatchTimer()
-        learn = _learner(fer_dls(sub, bs=bs, aug=False, stats=(mean, std)), mk(), 0.01, tempfile.mkdtemp(), [tm])
+        learn = _learner(fer_dls(sub, bs=bs, aug=False, stats=(mean, std)), mk(), 0.01, scratch_dir(), [tm])
         with learn.no_bar(), learn.no_logging(): learn.fit(1, lr)
         return bs*(n_batches-2)/tm.seconds
     def bare_run():
