@@ -10,11 +10,11 @@ import fnmatch, json, time, traceback
 from pathlib import Path
 import pandas as pd
 from .data import load_fer
-from .learner import train, preset, results_dir, acc_cell, data_cell
+from .learner import train, preset, results_dir, load_records, acc_cell, data_cell
 from .transfer import CAPSTONE, weights_for
 
 # %% auto #0
-__all__ = ['ARCHS_T', 'SUITE', 'run_kwargs', 'suite_dir', 'run_suite', 'find_records', 'suite_table', 'table_text']
+__all__ = ['ARCHS_T', 'SUITE', 'run_kwargs', 'suite_dir', 'run_suite', 'suite_table', 'table_text']
 
 # %% ../nbs/06a_experiments.ipynb #5594094b
 ARCHS_T = ('vgg16', 'resnet101', 'efficientnet_b2')
@@ -115,19 +115,13 @@ def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
 def _hw(r:dict) -> str:
     h = r.get('hardware', {}); return h.get('gpu') or f"CPU, {h.get('cpu_count', '?')} cores"
 
-def find_records(folder) -> list:
-    "The run records below `folder`, each with `out`: its folder relative to `folder`."
-    out = []
-    for f in sorted(Path(folder).rglob('record.json')):
-        r = json.loads(f.read_text()); r['out'] = str(f.parent.relative_to(folder)); out.append(r)
-    return out
 
 def suite_table(records=None, # folder of run records (default: the project's `results/`)
                 keys=None # the rows (default: all of SUITE)
                ) -> pd.DataFrame:
     "The capstone's table from the run records below `records`: measured accuracy with 95% intervals next to the capstone's claims, and each row's source."
     folder = Path(records) if records is not None else results_dir()
-    recs = find_records(folder) if folder.exists() else []
+    recs = load_records(folder) if folder.exists() else []
     rows = []
     for key in (keys or SUITE.index):
         s = SUITE.loc[key]

@@ -375,8 +375,9 @@ def plot_history(rec:dict, ax=None):
     return ax
 
 def load_records(folder) -> list:
-    "Every `record.json` below `folder`, sorted by name."
-    return sorted((json.loads(p.read_text()) for p in Path(folder).rglob('record.json')), key=lambda r: r['name'])
+    "Every `record.json` below `folder`, sorted by name; each with `out`, its folder relative to `folder`."
+    recs = [json.loads(p.read_text()) | dict(out=str(p.parent.relative_to(folder))) for p in Path(folder).rglob('record.json')]
+    return sorted(recs, key=lambda r: r['name'])
 
 # %% ../nbs/01a_learner.ipynb #19e2c0d0
 class _BatchTimer(Callback):
