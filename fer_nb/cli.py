@@ -7,7 +7,7 @@ Docs: https://fer-nb.github.io/fer_nb/cli.html.md"""
 # %% ../nbs/07_cli.ipynb #1dc47b5f
 from __future__ import annotations
 import argparse, json, sys
-from .data import FerDataError
+from .errors import FerError, FerArgError  # no torch, fastai or timm here: `fer-nb --help` and usage errors answer at once
 
 # %% auto #0
 __all__ = ['parser', 'main']
@@ -34,7 +34,8 @@ def _train(a):
     rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, size=a.size, channels=channels, aug=not a.no_aug,
                 seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime, freeze_epochs=a.freeze_epochs,
                 lr_mult=a.lr_mult, train_bn=not a.no_train_bn)
-    if rec['status'] != 'complete': raise SystemExit(f"fer-nb: training stopped: {rec['diagnosis']}")
+    if rec['status'] != 'complete':
+        print(f"fer-nb: training stopped: {rec['diagnosis']}; the record is in {out}/record.json", file=sys.stderr); return 1
     print(metrics_frame(rec).to_string())
     print(f"model and run record written to {out}/ (model.pt, record.json)")
 
@@ -42,9 +43,9 @@ def _evaluate(a):
     from fer_nb.data import load_fer
     from fer_nb.learner import load_model, evaluate_data
     model, meta = load_model(a.model)
-    data = load_fer(a.data, classes=meta['classes'], verbose=not a.json)
+    data = load_fer(a.data, classes=meta['classes'], verbose=not a.json, need_train=False)  # a labelled test set alone will do
     split = a.split or ('test' if 'test' in data.splits else 'valid')
-    if split not in data.splits: raise FerDataError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
+    if split not in data.splits: raise FerArgError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
     rep = evaluate_data(model, meta, data, [split])[split] | dict(split=split, data=data.label, model=str(a.model))
     if a.json: print(json.dumps(rep)); return
     lo, hi = rep['ci95']
@@ -69,7 +70,9 @@ def _experiments(a):
     if a.action == 'run':
         res = run_suite(a.data, a.preset, only=a.only, out=a.out, weights=a.weights, progress=not a.quiet)
         print(res.to_string())
-        if (res.status == 'failed').any(): raise SystemExit(f"fer-nb: {int((res.status == 'failed').sum())} run(s) failed; see error.json in their folders")
+        if (res.status != 'failed').all() and (res.status != 'stopped').all(): return 0
+        print(f"fer-nb: {int((res.status == 'failed').sum())} run(s) failed, {int((res.status == 'stopped').sum())} stopped; "
+              f"see error.json or record.json in their folders", file=sys.stderr); return 1
     else:
         cols = None if a.all_columns else ['claimed_valid', 'train', 'valid', 'test', 'data', 'weights', 'epochs']
         df = suite_table(a.records)
@@ -102,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument('--data', default=None, help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
     t.add_argument('--classes', default='4', help="4 (the capstone's, default), 7, or comma-separated names")
     t.add_argument('--epochs', type=int, default=20); t.add_argument('--size', type=int, default=48, help='input side, px')
-    t.add_argument('--lr', type=float, default=None, help="peak learning rate (default: fastai's lr_find valley)")
+    t.add_argument('--lr', type=float, default=None, help="peak learning rate (default: fastai's lr_find valley, over at most an epoch of batches; 1e-3 when an epoch has too few)")
     t.add_argument('--bs', type=int, default=128); t.add_argument('--channels', type=int, choices=(1, 3), default=None, help='1 (gray) or 3 (gray repeated); default: 1 for our CNNs, 3 for timm bodies')
     t.add_argument('--no-aug', action='store_true', help='no batch augmentation'); t.add_argument('--seed', type=int, default=42)
     t.add_argument('--name', default=None, help="the run's name in its record")
@@ -144,15 +147,9 @@ def parser() -> argparse.ArgumentParser:
 # %% ../nbs/07_cli.ipynb #9547f97d
 def main(argv:list|None=None # arguments (default: sys.argv[1:])
         ) -> int:
-    "Entry point of the `fer-nb` command."
-    a = parser().parse_args(argv)
-    try: a.func(a)
-    except (FerDataError, FileNotFoundError, FileExistsError, ValueError) as e:
+    "Entry point of the `fer-nb` command: 0 done, 1 a run that stopped or failed, 2 bad usage or input (one line on stderr)."
+    a = parser().parse_args(argv)  # usage errors: argparse exits with 2
+    try: return a.func(a) or 0
+    except (FerError, FileNotFoundError) as e:  # what a user can cause and fix; anything else is a bug, and shows its traceback
         print(f"fer-nb: error: {e}", file=sys.stderr)
         return 2
-    except RuntimeError as e:
-        from fer_nb.transfer import WeightsUnavailable  # here, so that the other commands start without timm
-        if not isinstance(e, WeightsUnavailable): raise
-        print(f"fer-nb: error: {e}", file=sys.stderr)
-        return 2
-    return 0

@@ -19,9 +19,10 @@ from fastai.data.load import DataLoader
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorImage, TensorCategory
 from fasttransform import Transform, Pipeline
+from .errors import FerError, FerDataError
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE', 'CACHE_VERSION', 'FerDataError',
+__all__ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE', 'CACHE_VERSION',
            'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source', 'cache_dir',
            'source_hash', 'FerData', 'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL', 'ToFloat',
            'ResizeBatch', 'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'show_faces',
@@ -31,14 +32,12 @@ __all__ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS
 EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013's `emotion` codes 0..6, in order
 CAPSTONE4 = ('happy', 'sad', 'surprise', 'neutral')  # the capstone's 4 classes, in the same (FER2013 code) order
 SPLITS = ('train', 'valid', 'test')
+UNSPLIT = 'unsplit'  # images that a source puts in no split (a CSV without Usage, a folder of class folders); `load_fer` decides
 USAGE = {'Training': 'train', 'PublicTest': 'valid', 'PrivateTest': 'test'}  # FER2013's `Usage` (and file-name prefix) -> split
 SPLIT_DIRS = {'train': 'train', 'training': 'train', 'valid': 'valid', 'validation': 'valid', 'val': 'valid',
               'test': 'test', 'testing': 'test'}  # folder names accepted for each split (case-insensitive)
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp')
 SIZE = 48  # FER2013's image side, in pixels
-
-class FerDataError(ValueError):
-    "A FER2013 source that cannot be read as it is; the message names the file or row and what was expected."
 
 # %% ../nbs/00_data.ipynb #18e0f449
 def class_set(classes=4 # 4 (the capstone's), 7 (all), or a sequence of emotion names
@@ -85,20 +84,23 @@ def _bad_pixel_row(pixels:pd.Series, name:str):
 def read_fer_csv(f, # path or file object of a Kaggle FER2013 CSV
                  name:str=None # name used in error messages
                 ) -> dict:
-    "Read a Kaggle FER2013 CSV (`emotion,pixels[,Usage]`) into `{split: (x, y, names)}` numpy arrays."
+    "Read a Kaggle FER2013 CSV (`emotion,pixels[,Usage]`) into `{split: (x, y, names)}` numpy arrays; without `Usage`, one `UNSPLIT` set."
     name = name or str(f)
     try: df = pd.read_csv(f, dtype={'pixels': str}, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
         raise FerDataError(f"{name}: not a readable CSV ({e}); expected columns emotion,pixels,Usage") from None
     cols = list(df.columns)
-    if cols not in (['emotion', 'pixels', 'Usage'], ['emotion', 'pixels']):
+    known = {c.strip().lower(): c for c in cols}  # headers written by hand: spaces, case and column order vary
+    if len(known) != len(cols) or not {'emotion', 'pixels'} <= set(known) <= {'emotion', 'pixels', 'usage'}:
         raise FerDataError(f"{name}: columns {cols}; expected emotion,pixels,Usage (Kaggle fer2013.csv) or emotion,pixels")
+    df = df.rename(columns={c: {'usage': 'Usage'}.get(k, k) for k, c in known.items()})
     if not len(df): raise FerDataError(f"{name}: no rows; expected FER2013 images")
     emo = pd.to_numeric(df['emotion'], errors='coerce')
     bad = np.flatnonzero(~emo.isin(range(len(EMOTIONS))).to_numpy())
     if len(bad): raise FerDataError(f"{name}, line {bad[0]+2}: emotion {df['emotion'].iloc[bad[0]]}; expected an integer 0..6 {EMOTIONS}")
-    usage = df['Usage'] if 'Usage' in df else pd.Series(['Training']*len(df))
-    bad = np.flatnonzero(~usage.isin(list(USAGE)).to_numpy())
+    if 'Usage' in df: usage = df['Usage'].astype(str).str.strip()
+    else: usage = pd.Series(['']*len(df))  # no Usage column: one unsplit set (see `load_fer`)
+    bad = np.flatnonzero(~usage.isin(list(USAGE) + ([''] if 'Usage' not in df else [])).to_numpy())
     if len(bad): raise FerDataError(f"{name}, line {bad[0]+2}: Usage {usage.iloc[bad[0]]!r}; expected one of {list(USAGE)}")
     try:
         with warnings.catch_warnings():
@@ -107,27 +109,34 @@ def read_fer_csv(f, # path or file object of a Kaggle FER2013 CSV
         if x.shape[1] != SIZE*SIZE or x.shape[0] != len(df) or x.min() < 0 or x.max() > 255: raise ValueError
     except ValueError: raise FerDataError(_bad_pixel_row(df['pixels'], name)) from None
     x = x.astype(np.uint8).reshape(-1, SIZE, SIZE)
-    y, split = emo.to_numpy().astype(np.int64), usage.map(USAGE).to_numpy()
-    return {s: (x[split == s], y[split == s], [f'row {i}' for i in np.flatnonzero(split == s)]) for s in SPLITS if (split == s).any()}
+    y, split = emo.to_numpy().astype(np.int64), usage.map(USAGE | {'': UNSPLIT}).to_numpy()
+    return {s: (x[split == s], y[split == s], [f'row {i}' for i in np.flatnonzero(split == s)]) for s in (*SPLITS, UNSPLIT) if (split == s).any()}
 
 # %% ../nbs/00_data.ipynb #92c9a3a0
 _JUNK = ('__MACOSX', '.DS_Store', 'Thumbs.db', '.ipynb_checkpoints')
 
 def _members(src:Path):
     "Relative POSIX paths of the files in folder or zip `src`, and a function that reads one."
-    if src.is_dir():
-        paths = sorted(p.relative_to(src).as_posix() for p in src.rglob('*') if p.is_file())
-        return paths, lambda p: (src/p).read_bytes()
+    if src.is_dir(): return [p for p, _ in _files(src)], lambda p: (src/p).read_bytes()
     try: z = zipfile.ZipFile(src)
     except zipfile.BadZipFile: raise FerDataError(f"{src}: not a readable zip file") from None
     return sorted(n for n in z.namelist() if not n.endswith('/')), z.read
 
+def _files(src:Path) -> list:
+    "Sorted `(relative POSIX path, Path)` of every file below folder `src`, following symlinked folders and files (`rglob` does not before Python 3.13)."
+    out = []
+    for root, dirs, files in os.walk(src, followlinks=True):
+        dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(root, d)) != os.path.realpath(root)]  # a link to itself
+        out += [(Path(root, f).relative_to(src).as_posix(), Path(root, f)) for f in files if Path(root, f).is_file()]
+    return sorted(out)
+
 def _is_junk(p:str): return any(part in _JUNK or part.startswith('.') for part in p.split('/'))
 
-def _split_of(parts, src):
-    "Split of an image at path `parts` (..., SPLIT, CLASS, FILE): from the file-name prefix, else the folder."
+def _split_of(parts, src, wrapped=False):
+    "Split of an image at path `parts` (..., SPLIT, CLASS, FILE): from the file-name prefix, else the folder; CLASS/FILE alone is `UNSPLIT`."
     prefix = parts[-1].split('_', 1)[0]
     if prefix in USAGE: return USAGE[prefix]
+    if len(parts) == 2 or wrapped: return UNSPLIT
     d = parts[-3].lower() if len(parts) >= 3 else ''
     if d not in SPLIT_DIRS:
         raise FerDataError(f"{src}: '{'/'.join(parts)}' is not under a split folder; expected SPLIT/CLASS/IMAGE with SPLIT one of "
@@ -139,15 +148,17 @@ def read_fer_images(src:Path, paths:list, read) -> dict:
     roots = {tuple(p.split('/')[:-3]) for p in paths}
     if len(roots) > 1: raise FerDataError(f"{src}: images below more than one root folder ({sorted('/'.join(r) or '.' for r in roots)[:3]}); expected one FER2013 tree")
     out, conv, sep = {}, {}, '/' if src.is_dir() else ':'
+    tops = {p.split('/')[-3].lower() for p in paths if p.count('/') >= 2}
+    wrapped = len(tops) == 1 and not tops & set(SPLIT_DIRS)  # one folder of class folders (a zip of `mydata/happy/...`): unsplit
     for p in paths:
         parts = p.split('/')
         if len(parts) < 2: raise FerDataError(f"{src}: image '{p}' is not in a class folder; expected SPLIT/CLASS/IMAGE")
         cls = parts[-2].lower()
         if cls not in EMOTIONS: raise FerDataError(f"{src}: unknown class folder '{'/'.join(parts[:-1])}'; expected one of {EMOTIONS}")
-        split = _split_of(parts, src)
+        split = _split_of(parts, src, wrapped)
         xs, ys, ns = out.setdefault(split, ([], [], []))
         xs.append(decode_image(read(p), f"{src}{sep}{p}", conv)); ys.append(EMOTIONS.index(cls)); ns.append(p)
-    res = {s: (np.stack(out[s][0]), np.array(out[s][1], dtype=np.int64), out[s][2]) for s in SPLITS if s in out}
+    res = {s: (np.stack(out[s][0]), np.array(out[s][1], dtype=np.int64), out[s][2]) for s in (*SPLITS, UNSPLIT) if s in out}
     return res, conv
 
 # %% ../nbs/00_data.ipynb #dbf6499c
@@ -172,7 +183,7 @@ def read_fer_source(src:Path) -> tuple:
                        f"or train/validation/test class folders")
 
 # %% ../nbs/00_data.ipynb #8bcc77c7
-CACHE_VERSION = 1  # bump when decoding changes, so that old caches are not reused
+CACHE_VERSION = 2  # bump when decoding changes, so that old caches are not reused
 
 def cache_dir() -> Path:
     "Where decoded sources are cached: `$FER_NB_CACHE`, else `~/.cache/fer_nb`."
@@ -185,8 +196,7 @@ def source_hash(src:Path) -> str:
         with open(src, 'rb') as f:
             while b := f.read(1 << 22): h.update(b)
     else:
-        for p in sorted(p for p in src.rglob('*') if p.is_file()):
-            h.update(p.relative_to(src).as_posix().encode() + b'\0'); h.update(p.read_bytes())
+        for rel, p in _files(src): h.update(rel.encode() + b'\0'); h.update(p.read_bytes())
     return h.hexdigest()
 
 # %% ../nbs/00_data.ipynb #965aac41
@@ -291,7 +301,8 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
              classes=4, # 4 (capstone), 7 (all) or a list of emotion names
              valid_pct:float=0.1, # fraction of train held out as `valid` when the source has no validation split
              seed:int=42, # seed of that split
-             verbose:bool=True # print what was loaded
+             verbose:bool=True, # print what was loaded
+             need_train:bool=True # False (evaluation): a source without training images is fine, and unsplit images are `test`
             ) -> FerData:
     "Load FER2013 (or the synthetic stand-in) as uint8 tensors, through the content-keyed cache."
     source = source or os.environ.get('FER_NB_DATA') or None
@@ -300,8 +311,15 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
     if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder; expected a FER2013 CSV, image folder, or zip of either")
     d = _read_cached(src)
     x, y, names, notes = dict(d['x']), dict(d['y']), dict(d['names']), list(d['notes'])
-    if 'train' not in x: raise FerDataError(f"{src}: no training images found; expected a train split (Training rows or a train/ folder)")
-    if 'valid' not in x:
+    if UNSPLIT in x:
+        if len(x) > 1: raise FerDataError(f"{src}: mixes images in split folders ({', '.join(s for s in x if s != UNSPLIT)}) with images in class "
+                                          f"folders at the top ({names[UNSPLIT][0]!r}); expected one layout")
+        to = 'train' if need_train else 'test'
+        for k in (x, y, names): k[to] = k.pop(UNSPLIT)
+        notes.append(f"no splits in the source: its {len(y[to])} images are the {to} split")
+    if 'train' not in x and need_train:
+        raise FerDataError(f"{src}: no training images found; expected a train split (Training rows, a train/ folder, or class folders)")
+    if 'valid' not in x and 'train' in x:
         keep, take = stratified_split(y['train'], valid_pct, seed)
         for k in (x, y): k['valid'], k['train'] = k['train'][take], k['train'][keep]
         names['valid'], names['train'] = [names['train'][i] for i in take], [names['train'][i] for i in keep]

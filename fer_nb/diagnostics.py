@@ -10,6 +10,7 @@ import math, time
 from functools import partial
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastai.callback.core import Callback, CancelFitException
+from .errors import FerArgError, FerFileError
 
 # %% auto #0
 __all__ = ['ACTS', 'GradDiag', 'diagnose', 'plot_heatmap', 'plot_layers', 'diag_overhead', 'sigmoid_mlp', 'yilmaz_poli_init_',
@@ -108,7 +109,7 @@ def _diag_load(cls, fn) -> GradDiag:
     "A `GradDiag` holding the per-layer record saved in `fn`, layers in model order, for `diagnose` and the plots."
     df = pd.read_csv(fn)
     missing = {'step', 'layer', 'grad', 'update_ratio'} - set(df.columns)
-    if missing: raise ValueError(f"{fn}: not a GradDiag record; columns {sorted(missing)} are missing")
+    if missing: raise FerFileError(f"{fn}: not a GradDiag record; columns {sorted(missing)} are missing")
     gd = cls(); gd.rows, gd.names = df.to_dict('records'), list(dict.fromkeys(df.layer))
     return gd
 
@@ -247,7 +248,7 @@ def mlp_experiment(dls, init:str='default', k:float=1.0, depth:int=10, width:int
     set_seed(seed, reproducible=True)
     model = sigmoid_mlp(dls.one_batch()[0].shape[1], 4, width, depth)
     if init == 'yilmaz_poli': yilmaz_poli_init_(model, k)
-    elif init != 'default': raise ValueError(f"init={init!r}: expected 'default' or 'yilmaz_poli'")
+    elif init != 'default': raise FerArgError(f"init={init!r}: expected 'default' or 'yilmaz_poli'")
     gd = GradDiag(every=every)
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=partial(SGD, mom=0.9), cbs=gd)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)

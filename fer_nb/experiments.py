@@ -12,6 +12,7 @@ import pandas as pd
 from .data import load_fer
 from .learner import train, preset, results_dir, load_records, acc_cell, data_cell
 from .transfer import CAPSTONE, weights_for
+from .errors import FerArgError
 
 # %% auto #0
 __all__ = ['ARCHS_T', 'SUITE', 'run_kwargs', 'suite_dir', 'run_suite', 'suite_table', 'table_text']
@@ -26,12 +27,12 @@ SUITE = pd.DataFrame([('custom-gray', 'custom', 'scratch', 1), ('custom-rgb', 'c
 def run_kwargs(key:str, p, weights:str='auto') -> dict:
     "The `train` arguments of suite row `key` under preset `p`; `weights`: 'auto' (ImageNet if it can be had, else none), 'imagenet' or 'none'."
     if key not in SUITE.index: raise KeyError(f"suite row {key!r}: unknown; expected one of {list(SUITE.index)}")
-    if weights not in ('auto', 'imagenet', 'none'): raise ValueError(f"weights={weights!r}: expected 'auto', 'imagenet' or 'none'")
+    if weights not in ('auto', 'imagenet', 'none'): raise FerArgError(f"weights={weights!r}: expected 'auto', 'imagenet' or 'none'")
     r = SUITE.loc[key]
     if r.arch == 'custom': return dict(arch='custom', channels=int(r.channels), epochs=p.epochs, bs=p.bs, arch_kwargs=dict(p.custom))
     t = p.transfer
-    kw = dict(arch=r.arch, regime=r.regime, channels=3, epochs=t['epochs'], bs=t['bs'], size=t['size'], lr_find_it=t['lr_find_it'])
-    if r.regime == 'unfrozen': kw['freeze_epochs'] = t['freeze_epochs']
+    kw = dict(arch=r.arch, regime=r.regime, channels=3, epochs=t['epochs'], bs=t['bs'], size=t['size'], lr=t.get('lr'), lr_find_it=t['lr_find_it'])
+    if r.regime == 'unfrozen': kw |= dict(freeze_epochs=t['freeze_epochs'], lr_unfrozen=t.get('lr'))
     if r.regime != 'scratch':
         w = None if weights == 'none' else 'imagenet' if weights == 'imagenet' else weights_for(r.arch)
         kw['arch_kwargs'] = dict(weights=w)
@@ -68,9 +69,9 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
     p = preset(preset_name, source)
     out = Path(out) if out is not None else suite_dir(p)
     keys = [k for k in SUITE.index if only is None or fnmatch.fnmatch(k, only)] if rows is None else rows
-    if not keys: raise ValueError(f"--only {only!r}: matches no suite row; the rows are {list(SUITE.index)}")
+    if not keys: raise FerArgError(f"--only {only!r}: matches no suite row; the rows are {list(SUITE.index)}")
     data = load_fer(p.data, classes=4, verbose=False)
-    small = data.sample(p.transfer['sample'], splits=['train']) if p.transfer.get('sample') else data
+    small = data.sample(p.transfer['sample']) if p.transfer.get('sample') else data  # ci: big bodies on a sample of every split
     out.mkdir(parents=True, exist_ok=True)
     log_f = out/'suite.json'
     log = json.loads(log_f.read_text()) if log_f.exists() else {}
@@ -143,4 +144,4 @@ def table_text(df:pd.DataFrame, fmt:str='md') -> str:
     if fmt == 'md': return df.reset_index().to_markdown(index=False)
     if fmt == 'csv': return df.to_csv()
     if fmt == 'json': return json.dumps(df.reset_index().to_dict('records'), indent=1)
-    raise ValueError(f"--format {fmt!r}: expected md, csv or json")
+    raise FerArgError(f"--format {fmt!r}: expected md, csv or json")

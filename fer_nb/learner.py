@@ -16,20 +16,21 @@ from fastai.callback.schedule import *  # fit_one_cycle, lr_find
 from fastai.callback.tracker import SaveModelCallback, TrackerCallback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
-from fastai.torch_core import set_seed, TensorImage
+from fastai.torch_core import set_seed, TensorImage, defaults
 from fasttransform import Pipeline
 from .evaluate import classification_report
 from .models import get_model, ARCHS
 from .transfer import TransferModel, LrGroups, REGIMES, default_cut, count_params
 from fastai.vision.learner import default_split
 from fastai.torch_core import trainable_params
+from .errors import FerArgError, FerFileError, FolderInUse
 import fer_nb
 
 # %% auto #0
-__all__ = ['PRESETS', 'eval_tfms', 'get_probs', 'evaluate_data', 'History', 'NonFiniteGuard', 'KeepBest', 'Checkpoint',
-           'versions', 'hardware', 'data_info', 'save_model', 'load_model', 'PlainTensors', 'run_name', 'scratch_dir',
-           'train', 'Preset', 'preset', 'results_dir', 'run_dir', 'history_frame', 'acc_cell', 'data_cell',
-           'metrics_frame', 'plot_history', 'load_records', 'fastai_vs_bare']
+__all__ = ['LR_FIND_MIN_IT', 'PRESETS', 'eval_tfms', 'get_probs', 'evaluate_data', 'History', 'NonFiniteGuard', 'KeepBest',
+           'HideSkipped', 'Checkpoint', 'versions', 'hardware', 'data_info', 'save_model', 'load_model', 'PlainTensors',
+           'run_name', 'read_json', 'scratch_dir', 'train', 'Preset', 'preset', 'results_dir', 'run_dir',
+           'history_frame', 'acc_cell', 'data_cell', 'metrics_frame', 'plot_history', 'load_records', 'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #de43633f
 def eval_tfms(meta:dict) -> Pipeline:
@@ -91,6 +92,15 @@ class KeepBest(SaveModelCallback):
         TrackerCallback.after_epoch(self)
         if self.new_best: self._save(self.fname)
 
+class HideSkipped(Callback):
+    "Keep the epochs that a resumed run skips out of fastai's progress table (fastai's `Recorder` logs a blank row for each)."
+    order = 61  # after fastai's ProgressCallback (60), which installs the table's logger in `before_fit`
+    def before_fit(self): self.orig, self.learn.logger = self.learn.logger, self._log
+    def _log(self, row):
+        if not _skipped(self): self.orig(row)
+    def after_fit(self):
+        if self.learn.logger == self._log: self.learn.logger = self.orig
+
 class Checkpoint(Callback):
     "After each epoch, save model + optimizer as `last` and the progress so far, so that the run can resume."
     order = 65  # after History and SaveModelCallback
@@ -133,8 +143,8 @@ def load_model(path, device='cpu') -> tuple:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such model file; expected a model.pt written by `fer-nb train`")
     try: d = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a fer_nb model file ({type(e).__name__}); expected a model.pt written by `fer-nb train`") from None
-    if not isinstance(d, dict) or 'meta' not in d: raise ValueError(f"{path}: not a fer_nb model file (no 'meta'); expected a model.pt written by `fer-nb train`")
+    except Exception as e: raise FerFileError(f"{path}: not a fer_nb model file ({type(e).__name__}); expected a model.pt written by `fer-nb train`") from None
+    if not isinstance(d, dict) or 'meta' not in d: raise FerFileError(f"{path}: not a fer_nb model file (no 'meta'); expected a model.pt written by `fer-nb train`")
     meta = d['meta']
     kw = {k: v for k, v in meta.get('arch_kwargs', {}).items() if k != 'weights'}  # the file holds every weight: nothing to fetch
     model = get_model(meta['arch'], len(meta['classes']), meta['channels'], **kw)
@@ -163,22 +173,30 @@ def _quiet(learn):
 
 def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
     "Check `regime` against `arch` and its arguments; fill in its defaults (ImageNet weights, the truncation stage)."
-    if regime not in REGIMES: raise ValueError(f"regime={regime!r}: expected one of {list(REGIMES)}")
+    if regime not in REGIMES: raise FerArgError(f"regime={regime!r}: expected one of {list(REGIMES)}")
     kw = dict(arch_kwargs)
     if arch in ARCHS:
-        if regime != 'scratch': raise ValueError(f"regime={regime!r}: arch {arch!r} has no pretrained body; it trains from scratch (regime='scratch')")
-        if kw.get('weights') is not None or kw.get('cut') is not None: raise ValueError(f"arch {arch!r}: takes no weights or cut (those are for timm bodies)")
+        if regime != 'scratch': raise FerArgError(f"regime={regime!r}: arch {arch!r} has no pretrained body; it trains from scratch (regime='scratch')")
+        if kw.get('weights') is not None or kw.get('cut') is not None: raise FerArgError(f"arch {arch!r}: takes no weights or cut (those are for timm bodies)")
         return {k: v for k, v in kw.items() if k not in ('weights', 'cut')}
     if regime == 'scratch':
-        if kw.get('weights') is not None: raise ValueError(f"regime='scratch' with weights={kw['weights']!r}: scratch means random weights; to start from weights use regime='unfrozen'")
+        if kw.get('weights') is not None: raise FerArgError(f"regime='scratch' with weights={kw['weights']!r}: scratch means random weights; to start from weights use regime='unfrozen'")
         kw['weights'] = None
     else: kw.setdefault('weights', 'imagenet')
     if regime == 'truncated': kw['cut'] = default_cut(arch) if kw.get('cut') is None else kw['cut']
-    elif kw.get('cut') is not None: raise ValueError(f"cut={kw['cut']} with regime={regime!r}: a truncated body is regime='truncated'")
+    elif kw.get('cut') is not None: raise FerArgError(f"cut={kw['cut']} with regime={regime!r}: a truncated body is regime='truncated'")
     if isinstance(kw.get('weights'), Path): kw['weights'] = str(kw['weights'])
     return kw
 
 import atexit, shutil
+
+def read_json(f) -> dict|list:
+    "The JSON in file `f`, or an error that names the file."
+    try: return json.loads(Path(f).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FerFileError(f"{f}: not valid JSON ({e}); files in a run folder are written by `train`: remove the folder to start the run again") from None
+
+LR_FIND_MIN_IT = 30  # fewer lr_find iterations than this give no usable valley: on 12 batches of the synthetic faces it said 2e-6
 
 def scratch_dir(prefix:str='fer_nb-run-') -> Path:
     "A new temporary folder, removed with everything in it when this Python process ends (checkpoints of big bodies take GBs)."
@@ -206,7 +224,7 @@ def train(data:FerData, # the images
           lr_unfrozen:float|None=None, # 'unfrozen': peak rate of the head after unfreezing (body: / lr_mult); None: `lr_find` after unfreezing
           lr_mult:float=100, # 'unfrozen': ratio of the head's rate to the body's
           train_bn:bool=True, # frozen bodies: keep BatchNorm trainable (fastai's default)
-          lr_find_it:int=100, # iterations of each `lr_find`
+          lr_find_it:int=100, # iterations of each `lr_find`, at most: never more than an epoch's batches (too few: fastai's default rate)
          ) -> dict:
     "Train `arch` on `data` with fastai in `regime`, keep the best epoch, write `model.pt` and `record.json` in `out`; return the record."
     t_start = time.perf_counter()
@@ -218,35 +236,43 @@ def train(data:FerData, # the images
                   optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle', data_sha256=data.sha256, classes=list(data.classes))
     if regime != 'scratch': config |= dict(regime=regime, train_bn=train_bn)
     if regime == 'unfrozen': config |= dict(freeze_epochs=freeze_epochs, lr_unfrozen=lr_unfrozen, lr_mult=lr_mult)
+    config = json.loads(json.dumps(config))  # as config.json will read back (tuples become lists), so that a resumed run compares equal
     prog_f, cfg_f, lr_f = out/'progress.json', out/'config.json', out/'lr.json'
-    resume = prog_f.exists() and cfg_f.exists() and json.loads(cfg_f.read_text()) == config and (out/'last.pth').exists()
-    if not resume and cfg_f.exists() and json.loads(cfg_f.read_text()) != config and ((out/'record.json').exists() or prog_f.exists()):
-        old = json.loads(cfg_f.read_text()); diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
-        raise FileExistsError(f"{out}: holds another run (config differs: {diff}); choose another output folder, or remove it to start again")
+    old = read_json(cfg_f) if cfg_f.exists() else None
+    resume = prog_f.exists() and old == config and (out/'last.pth').exists()
+    if not resume and old is not None and old != config and ((out/'record.json').exists() or prog_f.exists()):
+        diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
+        raise FolderInUse(f"{out}: holds another run (config differs: {diff}); choose another output folder, or remove it to start again")
     if not resume: cfg_f.write_text(json.dumps(config)); prog_f.unlink(missing_ok=True)
-    elif json.loads(prog_f.read_text())['epochs_done'] >= epochs and (out/'record.json').exists():
-        print(f"{out}: this run is complete; returning its record"); return json.loads((out/'record.json').read_text()) | dict(out=str(out))
+    elif read_json(prog_f)['epochs_done'] >= epochs and (out/'record.json').exists():
+        print(f"{out}: this run is complete; returning its record"); return read_json(out/'record.json') | dict(out=str(out))
     set_seed(seed, reproducible=True)
     model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)  # ~1.3x faster on this CPU (331 vs 246 img/s, custom CNN)
     stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])  # the weights' own statistics, else the data's
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size, stats=list(stats))
     dls = lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device)
     frozen = regime in ('truncated', 'frozen', 'unfrozen')
-    lrs = json.loads(lr_f.read_text()) if resume and lr_f.exists() else {}
+    lrs = read_json(lr_f) if resume and lr_f.exists() else {}
     def find_lr(m, freeze:bool) -> float|None:  # fastai's learning-rate finder, on a separate Learner so that no checkpoint callback sees it
         lf = _learner(dls(), m, wd, out, train_bn=train_bn)
         if freeze: lf.freeze()
         else: lf.unfreeze()  # a body frozen by the head's epochs must train here too
+        n_it = min(lr_find_it, len(lf.dls.train))  # at most an epoch of batches: never longer than the run itself
+        if n_it < min(lr_find_it, LR_FIND_MIN_IT):
+            print(f"lr_find skipped: {len(lf.dls.train)} batches an epoch are too few for it (it needs about {LR_FIND_MIN_IT}); "
+                  f"using fastai's default rate {defaults.lr:g} (pass lr= / --lr to choose one)")
+            lr_find_iters.append(0); return None
+        lr_find_iters.append(n_it)
         with lf.no_bar(), lf.no_logging():
             sd = {k: v.clone() for k, v in m.state_dict().items()}
-            try: r = float(lf.lr_find(num_it=lr_find_it, show_plot=False).valley)
+            try: r = float(lf.lr_find(num_it=n_it, show_plot=False).valley)
             except IndexError:  # fastai finds no valley when the loss diverges within the first few iterations
-                r = None; print(f"lr_find found no valley in {lr_find_it} iterations (the loss diverged at once); using 1e-3")
+                r = None; print(f"lr_find found no valley in {n_it} iterations (the loss diverged at once); using {defaults.lr:g}")
             m.load_state_dict(sd)  # lr_find restores the weights itself; this also restores BatchNorm's running statistics
         return r
-    lr_found = None
+    lr_found, lr_find_iters = None, []
     if lr is None and 'lr' not in lrs:
-        set_seed(seed, reproducible=True); lr_found = find_lr(model, frozen); lr = lr_found or 1e-3
+        set_seed(seed, reproducible=True); lr_found = find_lr(model, frozen); lr = lr_found or defaults.lr
     lr = lrs.get('lr', lr); lrs['lr'] = lr; lr_f.write_text(json.dumps(lrs))
     head_hist, lr_found_unfrozen = [], None
     if regime == 'unfrozen':  # 1. the new head on the frozen body; its weights are kept, so that a resumed run skips it
@@ -262,12 +288,12 @@ def train(data:FerData, # the images
             head_hist = hh.epochs
             torch.save(model.state_dict(), head_f); (out/'head.json').write_text(json.dumps(head_hist))
         if 'lr_unfrozen' in lrs: lr_unfrozen = lrs['lr_unfrozen']
-        elif lr_unfrozen is None: set_seed(seed, reproducible=True); lr_found_unfrozen = find_lr(model, False); lr_unfrozen = lr_found_unfrozen or 1e-3
+        elif lr_unfrozen is None: set_seed(seed, reproducible=True); lr_found_unfrozen = find_lr(model, False); lr_unfrozen = lr_found_unfrozen or defaults.lr
         lrs['lr_unfrozen'] = lr_unfrozen; lr_f.write_text(json.dumps(lrs))
     set_seed(seed, reproducible=True)
     hist, guard, lrg = History(), NonFiniteGuard(), LrGroups()
     best = KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False)
-    learn = _learner(dls(), model, wd, out, [hist, guard, best, Checkpoint(prog_f, hist, best), lrg, *(cbs or [])], train_bn=train_bn)
+    learn = _learner(dls(), model, wd, out, [hist, guard, best, Checkpoint(prog_f, hist, best), lrg, HideSkipped(), *(cbs or [])], train_bn=train_bn)
     if regime in ('truncated', 'frozen'): learn.freeze()
     elif regime == 'unfrozen': learn.unfreeze()  # the head's learner froze the body's parameters
     if not progress: _quiet(learn)
@@ -291,7 +317,7 @@ def train(data:FerData, # the images
                status=status, diagnosis=diagnosis, arch=arch, regime=regime, regime_means=REGIMES[regime],
                weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')),
                config=config, lr_used=lr_unfrozen if regime == 'unfrozen' else lr, lr_found=lr_found,
-               lr_head=lr if regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen,
+               lr_head=lr if regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen, lr_find_iters=lr_find_iters or None,
                lr_groups_peak=lrg.peak() if lrg.lrs else None,
                params=count_params(learn.model), input_stats=list(stats),
                data=data_info(data), versions=versions(), hardware=hardware(device),
@@ -310,12 +336,13 @@ from dataclasses import dataclass, field
 class Preset:
     "How big a notebook's runs are, and on what data."
     name: str; data: str|None; epochs: int; claim_epochs: int; bs: int = 128; custom: dict = field(default_factory=dict)
-    transfer: dict = field(default_factory=dict) # transfer lessons: epochs, freeze_epochs, bs, size, lr_find_it, sample (images per class, None: all)
+    transfer: dict = field(default_factory=dict) # transfer lessons: epochs, freeze_epochs, bs, size, lr_find_it, sample (images per class of each split, None: all), lr (None: lr_find)
     def __repr__(self): return (f"preset {self.name!r}: {self.epochs} epochs (claims: {self.claim_epochs}), batch {self.bs}"
                                 + (f", custom CNN {self.custom}" if self.custom else '') + ", data: " + (self.data or 'the embedded SYNTHETIC data (not FER2013)'))
 
 PRESETS = dict(ci=dict(epochs=3, claim_epochs=2, custom=dict(widths=(16, 32, 64, 128, 128), hidden=(64, 32)),  # a quarter of the width: checks the code, fast
-                      transfer=dict(epochs=2, freeze_epochs=1, bs=32, size=48, lr_find_it=20, sample=32)),  # big bodies on a small sample: checks the code
+                      # big bodies on 16 faces a class of every split, at a fixed rate (lr_find costs more than the run): checks the code
+                      transfer=dict(epochs=1, freeze_epochs=1, bs=32, size=48, lr_find_it=10, sample=16, lr=1e-3)),
                cpu=dict(epochs=20, claim_epochs=4, transfer=dict(epochs=8, freeze_epochs=1, bs=64, size=48, lr_find_it=100, sample=None)),
                gpu=dict(epochs=40, claim_epochs=20, bs=256, transfer=dict(epochs=20, freeze_epochs=2, bs=128, size=96, lr_find_it=100, sample=None)))
 
@@ -325,7 +352,7 @@ def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, 
     "The run size and data for a notebook."
     data = data or os.environ.get('FER_NB_DATA') or None
     name = name or os.environ.get('FER_NB_PRESET') or ('ci' if data is None or os.environ.get('IN_TEST') else 'gpu' if torch.cuda.is_available() else 'cpu')
-    if name not in PRESETS: raise ValueError(f"preset {name!r}: unknown; expected one of {list(PRESETS)}")
+    if name not in PRESETS: raise FerArgError(f"preset {name!r}: unknown; expected one of {list(PRESETS)}")
     return Preset(name, data, **PRESETS[name])
 
 def results_dir() -> Path:

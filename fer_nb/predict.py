@@ -8,33 +8,44 @@ Docs: https://fer-nb.github.io/fer_nb/predict.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
+from .errors import FerFileError
 from .data import SIZE
 from .learner import get_probs
 
 # %% auto #0
-__all__ = ['read_gray', 'detect_faces', 'crop48', 'predict_images']
+__all__ = ['read_gray', 'face_cascade', 'detect_faces', 'crop48', 'predict_images']
 
 # %% ../nbs/01c_predict.ipynb #ac58cce6
 def read_gray(path) -> np.ndarray:
-    "An image file as a uint8 grayscale array, or a clear error naming the file."
+    "An image file as a uint8 grayscale array, upright as its EXIF orientation says (phone photos), or a clear error naming the file."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such image file")
     try:
-        with Image.open(path) as im: return np.asarray(im.convert('L'), dtype=np.uint8)
+        with Image.open(path) as im: return np.asarray(ImageOps.exif_transpose(im).convert('L'), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+        raise FerFileError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
 
-_cascade = None
+_cascades = {}
+def face_cascade(path=None # a Haar cascade XML file; default: OpenCV's frontal-face cascade
+                ):
+    "OpenCV's Haar cascade from `path`, loaded once; an error that says so when it cannot be loaded (OpenCV loads a missing file silently, and then finds no face anywhere)."
+    import cv2
+    path = str(path or Path(cv2.data.haarcascades)/'haarcascade_frontalface_default.xml')
+    if path not in _cascades:
+        c = cv2.CascadeClassifier(path)
+        if c.empty(): raise FerFileError(f"{path}: the face detector's Haar cascade cannot be loaded; expected OpenCV's cascade XML "
+                                         f"(pip install 'opencv-python-headless<5': OpenCV 5 no longer ships it)")
+        _cascades[path] = c
+    return _cascades[path]
+
 def detect_faces(gray:np.ndarray, # uint8 grayscale image
                  min_size:int=32, # smallest face side to look for, px
-                 margin:float=0.1 # widen each box by this fraction on every side, as FER2013 crops include a little context
+                 margin:float=0.1, # widen each box by this fraction on every side, as FER2013 crops include a little context
+                 cascade=None # Haar cascade XML file (default: OpenCV's frontal-face cascade)
                 ) -> list:
     "Face boxes `(x, y, w, h)` found by OpenCV's frontal-face Haar cascade, largest first."
-    global _cascade
-    import cv2
-    if _cascade is None: _cascade = cv2.CascadeClassifier(cv2.data.haarcascades + 'haarcascade_frontalface_default.xml')
-    faces = _cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size))
+    faces = face_cascade(cascade).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_size, min_size))
     H, W = gray.shape; out = []
     for x, y, w, h in sorted((tuple(int(v) for v in f) for f in faces), key=lambda f: -f[2]*f[3]):
         m = int(round(margin*w)); x0, y0 = max(0, x-m), max(0, y-m); s = min(w+2*m, W-x0, H-y0)

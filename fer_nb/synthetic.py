@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 from .data import EMOTIONS
+from .errors import FerArgError, FolderInUse
 
 # %% auto #0
 __all__ = ['SIZE', 'SYNTHETIC_VERSION', 'NEUTRAL', 'EXPRESSION', 'NUISANCE', 'SPLIT_SEEDS', 'SPLIT_USAGE', 'LAYOUTS', 'soft',
@@ -160,7 +161,7 @@ def make_faces(labels,  # FER2013 emotion codes (0..6, see `EMOTIONS`), one per 
     "Draw one synthetic 48x48 grayscale face per label, whose expression shows that label"
     labels = np.asarray(labels).reshape(-1)
     if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= len(EMOTIONS)):
-        raise ValueError(f"labels must be FER2013 emotion codes 0..{len(EMOTIONS) - 1} ({', '.join(EMOTIONS)})")
+        raise FerArgError(f"labels must be FER2013 emotion codes 0..{len(EMOTIONS) - 1} ({', '.join(EMOTIONS)})")
     rp, rn = _streams(seed)
     out = np.empty((labels.size, SIZE, SIZE), np.uint8)
     for i in range(0, labels.size, chunk):
@@ -216,10 +217,10 @@ def write_synthetic(dest,          # a folder that does not exist yet, or is emp
                     **sizes,       # n_train, n_valid, n_test: faces per class, as in `synthetic_splits`
                    ) -> Path:      # the CSV file, or the folder, written
     "Write the synthetic dataset to `dest` in one of FER2013's layouts"
-    if layout not in LAYOUTS: raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+    if layout not in LAYOUTS: raise FerArgError(f"layout must be one of {LAYOUTS}, not {layout!r}")
     dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise FileExistsError(f"write_synthetic refuses to write into {dest}: it exists and is not an empty folder")
+        raise FolderInUse(f"write_synthetic refuses to write into {dest}: it exists and is not an empty folder")
     splits = synthetic_splits(seed=seed, **sizes)
     dest.mkdir(parents=True, exist_ok=True)
     return _write_csv(splits, dest/'fer2013.csv') if layout == 'csv' else _write_pngs(splits, dest, layout)

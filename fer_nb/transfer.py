@@ -13,17 +13,14 @@ import timm
 from fastai.vision.learner import TimmBody, add_head, default_split
 from fastai.learner import Learner
 from fastai.callback.core import Callback
+from .errors import WeightsUnavailable, FerArgError, FerFileError  # WeightsUnavailable: the hub or a file could not give the weights
 
 # %% auto #0
-__all__ = ['REGIMES', 'CAPSTONE', 'WeightsUnavailable', 'hub_reachable', 'resolve_weights', 'load_weights_file', 'FeatureBody',
-           'InnerNorm', 'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params',
-           'regime_params', 'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes']
+__all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'load_weights_file', 'FeatureBody', 'InnerNorm',
+           'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params', 'regime_params',
+           'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
-class WeightsUnavailable(RuntimeError):
-    "Pretrained weights were asked for and cannot be had; `reason` says why, the message also what to do."
-    def __init__(self, msg:str, reason:str=''): super().__init__(msg); self.reason = reason or msg
-
 def hub_reachable(timeout:float=1.5) -> tuple:
     "`(ok, reason)`: can the Hugging Face hub be reached within `timeout` seconds? Honours `HF_HUB_OFFLINE` and `HF_ENDPOINT`."
     if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on'): return False, 'HF_HUB_OFFLINE is set'
@@ -71,7 +68,7 @@ def resolve_weights(arch:str, # a timm architecture name
         return dict(pretrained=True), dict(kind='imagenet', source=f"hf-hub:{hub_id}", tag=cfg.tag)
     p = Path(weights)
     if p.suffix not in ('.safetensors', '.pth', '.pt', '.bin'):
-        raise ValueError(f"weights={weights!r}: expected 'imagenet', None, or a path to a .safetensors/.pth file")
+        raise FerArgError(f"weights={weights!r}: expected 'imagenet', None, or a path to a .safetensors/.pth file")
     if not p.is_file(): raise FileNotFoundError(f"weights={str(weights)!r}: no such file; expected a .safetensors or .pth file of {arch}'s timm weights")
     return dict(pretrained=True, pretrained_cfg_overlay=dict(state_dict=load_weights_file(arch, p))), dict(kind='file', source=str(p), sha256=_sha256(p))
 
@@ -79,13 +76,13 @@ def load_weights_file(arch:str, path) -> dict:
     "The state dict in `path` (.safetensors or .pth), checked to hold every body tensor of timm's `arch` with the right shape."
     from timm.models import load_state_dict
     try: sd = load_state_dict(str(path), weights_only=True)
-    except Exception as e: raise ValueError(f"weights={str(path)!r}: not a readable state dict ({type(e).__name__}: {str(e)[:200]})") from None
+    except Exception as e: raise FerFileError(f"weights={str(path)!r}: not a readable state dict ({type(e).__name__}: {str(e)[:200]})") from None
     # timm's own loading only logs missing keys (it allows adapting a model); a file of another architecture must be an error here
     ref = timm.create_model(arch, pretrained=False, num_classes=0).state_dict()
     missing = [k for k in ref if k not in sd]
     wrong = [f"{k}: {tuple(sd[k].shape)} (expected {tuple(v.shape)})" for k, v in ref.items() if k in sd and sd[k].shape != v.shape]
     if missing or wrong:
-        raise ValueError(f"weights={str(path)!r}: do not fit {arch}: " + (f"{len(missing)} tensors missing (first: {missing[:3]})" if missing else '')
+        raise FerFileError(f"weights={str(path)!r}: do not fit {arch}: " + (f"{len(missing)} tensors missing (first: {missing[:3]})" if missing else '')
                          + ('; ' if missing and wrong else '') + (f"{len(wrong)} of another shape (first: {wrong[:2]})" if wrong else '')
                          + f"; expected the timm state dict of {arch}")
     return sd
@@ -136,14 +133,14 @@ def get_transfer_model(arch:str, # any timm architecture name ('vgg16', 'resnet1
     "A timm body (full or truncated at stage `cut`) with `weights` and a new fastai head for `n_out` classes."
     if not timm.is_model(arch):
         close = difflib.get_close_matches(arch, timm.list_models(), n=5)
-        raise ValueError(f"arch {arch!r}: unknown; expected 'custom', 'model1', 'model2' or a timm name" + (f" such as {close}" if close else ''))
-    if channels not in (1, 3): raise ValueError(f"channels={channels}: expected 1 or 3")
+        raise FerArgError(f"arch {arch!r}: unknown; expected 'custom', 'model1', 'model2' or a timm name" + (f" such as {close}" if close else ''))
+    if channels not in (1, 3): raise FerArgError(f"channels={channels}: expected 1 or 3")
     if channels != 3 and weights is not None:
-        raise ValueError(f"channels={channels} with weights={weights!r}: pretrained bodies take 3 channels (the gray image repeated, channels=3)")
+        raise FerArgError(f"channels={channels} with weights={weights!r}: pretrained bodies take 3 channels (the gray image repeated, channels=3)")
     tkw, desc = resolve_weights(arch, weights)
     if cut is not None: tkw |= dict(features_only=True, out_indices=(cut,))
     try: m = timm.create_model(arch, in_chans=channels, **tkw, **({} if cut is not None else dict(num_classes=0)), **kwargs)
-    except IndexError: raise ValueError(f"cut={cut}: {arch} has feature stages 0..{len(feature_stages(arch))-1}") from None
+    except IndexError: raise FerArgError(f"cut={cut}: {arch} has feature stages 0..{len(feature_stages(arch))-1}") from None
     if cut is None:
         if hasattr(m, 'pre_logits'): m.pre_logits = nn.Identity()  # unused by forward_features (VGG: 119M parameters)
         body, nf = TimmBody(m), m.num_features
