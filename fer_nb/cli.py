@@ -6,7 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/cli.html.md"""
 
 # %% ../nbs/07_cli.ipynb #1dc47b5f
 from __future__ import annotations
-import argparse, json, sys
+import argparse, json, os, sys
 from .errors import FerError, FerArgError  # no torch, fastai or timm here: `fer-nb --help` and usage errors answer at once
 
 # %% auto #0
@@ -16,7 +16,7 @@ __all__ = ['parser', 'main']
 def _audit(a):
     from fer_nb.data import load_fer
     from fer_nb.audit import audit, show_audit
-    data = load_fer(a.source, classes=a.classes, verbose=False)
+    data = load_fer(a.source, classes=a.classes, verbose=False, protocol='source')  # the source's own splits, as they are
     rep = audit(data)
     if a.json: print(json.dumps(rep))
     else: show_audit(rep)
@@ -26,7 +26,7 @@ def _train(a):
     from fer_nb.data import load_fer
     from fer_nb.learner import train, metrics_frame, run_name
     from fer_nb.models import ARCHS
-    data = load_fer(a.data, classes=a.classes)
+    data = load_fer(a.data, classes=a.classes, verbose=os.environ.get('RANK', '0') == '0')  # a distributed run: the first process says it
     channels = a.channels or (1 if a.arch in ARCHS else 3)  # ImageNet-style bodies take the gray image repeated
     # `train` checks the regime against the architecture and fills in its defaults (ImageNet weights, the middle stage for --cut)
     arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}), **({'cut': a.cut} if a.cut is not None else {})}
@@ -34,6 +34,7 @@ def _train(a):
     rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, size=a.size, channels=channels, aug=not a.no_aug,
                 seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime, freeze_epochs=a.freeze_epochs,
                 lr_mult=a.lr_mult, train_bn=not a.no_train_bn)
+    if 'rank' in rec: return 0 if rec['status'] == 'complete' else 1  # a process after the first of a distributed run: it writes nothing
     if rec['status'] != 'complete':
         print(f"fer-nb: training stopped: {rec['diagnosis']}; the record is in {out}/record.json", file=sys.stderr); return 1
     print(metrics_frame(rec).to_string())
@@ -65,6 +66,14 @@ def _predict(a):
             print(f"{r['file']}: {f['label']}  box {tuple(f['box'])}  ({probs})")
 
 # %% ../nbs/07_cli.ipynb #025aa2a6
+def _pretrain(a):
+    from fer_nb.experiments import pretrain
+    rec = pretrain(a.data, a.arch, a.source_classes, size=a.size, epochs=a.epochs, bs=a.bs, lr=a.lr, seed=a.seed, out=a.out, progress=not a.quiet)
+    if rec['status'] != 'complete':
+        print(f"fer-nb: pretraining stopped: {rec['diagnosis']}; the record is in {rec['out']}/record.json", file=sys.stderr); return 1
+    print(f"{rec['name']}: valid {rec['metrics']['valid']['accuracy']:.1%} on the source task; weights {rec['weights_file']} "
+          f"(sha256 {rec['weights_file_sha256'][:12]}, name {rec['weights_name']!r}); use them with --weights {rec['weights_file']}")
+
 def _experiments(a):
     from fer_nb.experiments import run_suite, suite_table, table_text
     if a.action == 'run':
@@ -74,7 +83,7 @@ def _experiments(a):
         print(f"fer-nb: {int((res.status == 'failed').sum())} run(s) failed, {int((res.status == 'stopped').sum())} stopped; "
               f"see error.json or record.json in their folders", file=sys.stderr); return 1
     else:
-        cols = None if a.all_columns else ['claimed_valid', 'train', 'valid', 'test', 'data', 'weights', 'epochs']
+        cols = None if a.all_columns else ['claimed_valid', 'train', 'valid', 'test', 'chosen_on', 'data', 'weights', 'epochs']
         df = suite_table(a.records)
         print(table_text(df if cols is None else df[cols], a.format))
 
@@ -126,6 +135,20 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--json', action='store_true', help='print one JSON list, an object per image')
     r.set_defaults(func=_predict)
 
+    pt = sub.add_parser('pretrain', help='pretrain a timm body on a source task (angry, disgust, fear) and write it as timm weights',
+                        description="Train a timm body from scratch on FER2013 emotions outside the 4-class task, then write it as "
+                                    "ARCH.safetensors (timm's layout, for --weights FILE) with ARCH.json (name, source task, statistics, sha256).")
+    pt.add_argument('--arch', default='resnet101', help='a timm name: vgg16, resnet101, efficientnet_b2, ...')
+    pt.add_argument('--source-classes', default='angry,disgust,fear', help='the source task: emotions outside the 4-class task')
+    pt.add_argument('--data', default=None, help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
+    pt.add_argument('--size', type=int, default=48, help='input side, px: the size the body will see downstream')
+    pt.add_argument('--epochs', type=int, default=10); pt.add_argument('--bs', type=int, default=64)
+    pt.add_argument('--lr', type=float, default=None, help="peak learning rate (default: fastai's lr_find valley)")
+    pt.add_argument('--seed', type=int, default=42)
+    pt.add_argument('--out', default=None, help='output folder (default: results/PRESET/pretrain/ARCH-NAME-SIZEpx for real data); resumable')
+    pt.add_argument('--quiet', action='store_true', help='no progress bars')
+    pt.set_defaults(func=_pretrain)
+
     x = sub.add_parser('experiments', help="the capstone's table: run the suite, or build the table from run records",
                        description="Run every row of the capstone's results table (resumable), or print the table from run records.")
     xs = x.add_subparsers(dest='action', required=True, metavar='ACTION')
@@ -153,3 +176,6 @@ def main(argv:list|None=None # arguments (default: sys.argv[1:])
     except (FerError, FileNotFoundError) as e:  # what a user can cause and fix; anything else is a bug, and shows its traceback
         print(f"fer-nb: error: {e}", file=sys.stderr)
         return 2
+
+# %% ../nbs/07_cli.ipynb #6271d9b3
+if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())  # python -m fer_nb.cli (torchrun, accelerate launch)

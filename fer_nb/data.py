@@ -19,11 +19,11 @@ from fastai.data.load import DataLoader
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorImage, TensorCategory
 from fasttransform import Transform, Pipeline
-from .errors import FerError, FerDataError
+from .errors import FerError, FerDataError, FerArgError
 
 # %% auto #0
 __all__ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE', 'CACHE_VERSION',
-           'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source', 'cache_dir',
+           'PROTOCOLS', 'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source', 'cache_dir',
            'source_hash', 'FerData', 'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL', 'ToFloat',
            'ResizeBatch', 'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'show_faces',
            'loader_speed']
@@ -211,6 +211,7 @@ class FerData:
     sha256: str    # content hash of the source
     synthetic: bool = False # True for the embedded synthetic data (not FER2013)
     notes: list = field(default_factory=list) # what was done to the data (splits made, conversions)
+    protocol: dict = field(default_factory=dict) # which split chooses (valid) and which only reports (test), and what each is
 
     @property
     def splits(self): return tuple(s for s in SPLITS if s in self.x)
@@ -233,7 +234,7 @@ class FerData:
             keep = remap[self.y[s]] >= 0
             x[s], y[s] = self.x[s][keep], remap[self.y[s][keep]]
             names[s] = [n for n, k in zip(self.names[s], keep.tolist()) if k]
-        return FerData(x, y, names, classes, self.source, self.sha256, self.synthetic, list(self.notes))
+        return FerData(x, y, names, classes, self.source, self.sha256, self.synthetic, list(self.notes), dict(self.protocol))
 
     def sample(self, n:int, # at most this many images per class
                splits=None, # the splits to sample (default: all)
@@ -249,11 +250,12 @@ class FerData:
             x[s], y[s], names[s] = self.x[s][keep], self.y[s][keep], [self.names[s][i] for i in keep.tolist()]
         sha = hashlib.sha256(f"{self.sha256}:sample:{n}:{splits}:{seed}".encode()).hexdigest()
         return FerData(x, y, names, self.classes, self.source, sha, self.synthetic,
-                       [*self.notes, f"a sample: at most {n} images per class of {splits} (seed {seed})"])
+                       [*self.notes, f"a sample: at most {n} images per class of {splits} (seed {seed})"], dict(self.protocol))
 
     def __repr__(self):
         n = {s: len(self.y[s]) for s in self.splits}
         return (f"FerData: {self.label}\n  {len(self.classes)} classes {self.classes}\n  images {n}, sha256 {self.sha256[:12]}"
+                + (f"\n  protocol {self.protocol['name']!r}: {self.protocol['means']}" if self.protocol else '')
                 + ''.join(f"\n  note: {o}" for o in self.notes))
 
 # %% ../nbs/00_data.ipynb #a834bc0f
@@ -297,12 +299,18 @@ def _read_cached(src:Path) -> dict:
     tmp = f.with_suffix(f'.tmp{os.getpid()}'); torch.save(d, tmp); tmp.replace(f)
     return d
 
+PROTOCOLS = dict(
+    auto="'holdout' for a source with train and PublicTest but no PrivateTest (the dev copy), else 'source'",
+    holdout="valid = a seeded, stratified 10% of train, chooses (epoch, rate, variant); test = the source's PublicTest, only reports",
+    source="the source's splits: valid = PublicTest chooses, test = PrivateTest reports (Kaggle's full data); valid from train where missing")
+
 def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else the embedded synthetic set
              classes=4, # 4 (capstone), 7 (all) or a list of emotion names
              valid_pct:float=0.1, # fraction of train held out as `valid` when the source has no validation split
              seed:int=42, # seed of that split
              verbose:bool=True, # print what was loaded
-             need_train:bool=True # False (evaluation): a source without training images is fine, and unsplit images are `test`
+             need_train:bool=True, # False (evaluation): a source without training images is fine, and unsplit images are `test`
+             protocol:str='auto' # which split chooses and which reports: 'auto', 'holdout' or 'source' (see `PROTOCOLS`)
             ) -> FerData:
     "Load FER2013 (or the synthetic stand-in) as uint8 tensors, through the content-keyed cache."
     source = source or os.environ.get('FER_NB_DATA') or None
@@ -319,12 +327,20 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
         notes.append(f"no splits in the source: its {len(y[to])} images are the {to} split")
     if 'train' not in x and need_train:
         raise FerDataError(f"{src}: no training images found; expected a train split (Training rows, a train/ folder, or class folders)")
+    if protocol not in PROTOCOLS: raise FerArgError(f"protocol={protocol!r}: expected one of {list(PROTOCOLS)}")
+    if protocol == 'auto': protocol = 'holdout' if {'train', 'valid'} <= set(x) and 'test' not in x else 'source'
+    if protocol == 'holdout':
+        if 'test' in x: raise FerArgError(f"protocol='holdout' for {src}: it has a test split of its own (PrivateTest); use protocol='source'")
+        if 'valid' in x:
+            for k in (x, y, names): k['test'] = k.pop('valid')
+            notes.append("protocol 'holdout': the source's PublicTest (valid) is the test split")
     if 'valid' not in x and 'train' in x:
         keep, take = stratified_split(y['train'], valid_pct, seed)
         for k in (x, y): k['valid'], k['train'] = k['train'][take], k['train'][keep]
         names['valid'], names['train'] = [names['train'][i] for i in take], [names['train'][i] for i in keep]
         notes.append(f"no validation split in the source: valid = a stratified {valid_pct:.0%} of train (seed {seed})")
-    data = FerData(x, y, names, EMOTIONS, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes).subset(classes)
+    prot = dict(name=protocol, chooses='valid', reports='test', means=PROTOCOLS[protocol])
+    data = FerData(x, y, names, EMOTIONS, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes, prot).subset(classes)
     if verbose: print(data)
     return data
 
@@ -343,6 +359,7 @@ class TensorDL(DataLoader):
         for i in range(0, len(idx), self.bs):
             ix = idx[i:i+self.bs]
             if self.drop_last and len(ix) < self.bs: break
+            self.last_idxs = ix  # which images the latest batch holds (fer_nb.distributed.ShardLog reads it)
             yield TensorImage(ds.x[ix].unsqueeze(1)), TensorCategory(ds.y[ix])
 
 class ToFloat(Transform):

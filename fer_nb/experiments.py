@@ -9,13 +9,15 @@ from __future__ import annotations
 import fnmatch, json, time, traceback
 from pathlib import Path
 import pandas as pd
-from .data import load_fer
-from .learner import train, preset, results_dir, load_records, acc_cell, data_cell
-from .transfer import CAPSTONE, weights_for
+import numpy as np, torch, timm
+from safetensors.torch import save_file
+from .data import load_fer, class_set, FerData, CAPSTONE4
+from .learner import train, preset, results_dir, run_dir, load_records, load_model, acc_cell, data_cell
+from .transfer import CAPSTONE, weights_for, weights_label, _sha256
 from .errors import FerArgError
 
 # %% auto #0
-__all__ = ['ARCHS_T', 'SUITE', 'run_kwargs', 'suite_dir', 'run_suite', 'suite_table', 'table_text']
+__all__ = ['ARCHS_T', 'SUITE', 'SOURCE3', 'run_kwargs', 'suite_dir', 'run_suite', 'pretrain', 'suite_table', 'table_text']
 
 # %% ../nbs/06a_experiments.ipynb #5594094b
 ARCHS_T = ('vgg16', 'resnet101', 'efficientnet_b2')
@@ -103,6 +105,42 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
         else: print(msg)
     return pd.DataFrame(res).set_index('key')
 
+# %% ../nbs/06a_experiments.ipynb #58d139fa
+SOURCE3 = ('angry', 'disgust', 'fear')  # FER2013's emotions outside the capstone's four: a source task that needs no download
+
+def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; None: the synthetic faces
+             arch:str='resnet101', # a timm body
+             source_classes=SOURCE3, # the source task: emotions none of which is in the 4-class task
+             size:int=48, # input side, px: the size the body will see downstream
+             epochs:int=10, bs:int=64, lr:float|None=None, seed:int=42,
+             out=None, # folder of the run and its weights (default: results/<preset>/pretrain/<arch>-<name>-<size>px; a temporary one for synthetic data)
+             name:str|None=None, # the weights' name in tables (default: 'fer2013-3emo' for angry, disgust, fear)
+             progress:bool=True) -> dict:
+    "Train `arch` from scratch on `source_classes`, then write its body as timm weights `out/<arch>.safetensors` and their description `out/<arch>.json`."
+    classes = class_set(source_classes)
+    if set(classes) & set(CAPSTONE4): raise FerArgError(f"source classes {classes}: the source task must not share a class with the 4-class task {CAPSTONE4}")
+    data = source.subset(classes) if isinstance(source, FerData) else load_fer(source, classes=classes, verbose=progress)
+    name = name or ('fer2013-3emo' if classes == SOURCE3 else 'fer2013-' + '-'.join(classes))
+    if data.synthetic: name += ' (SYNTHETIC)'
+    out = Path(out) if out is not None else run_dir(preset(None, None if data.synthetic else data.source), f"pretrain/{arch}-{name.split()[0]}-{size}px")
+    rec = train(data, arch, regime='scratch', channels=3, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, out=out,
+                name=f"{arch} pretrain on {', '.join(classes)} ({size} px)", progress=progress)
+    wf, side = Path(out)/f'{arch}.safetensors', Path(out)/f'{arch}.json'
+    if rec['status'] != 'complete' or (wf.is_file() and side.is_file()): return rec
+    model, meta = load_model(Path(out)/'model.pt')
+    body = timm.create_model(arch, pretrained=False, num_classes=0)  # timm's layout, as the hub's files have it
+    missing, unexpected = body.load_state_dict(model[0].model.state_dict(), strict=False)
+    if unexpected: raise RuntimeError(f"pretrain: body tensors with no place in timm's {arch}: {unexpected[:3]}")  # a bug, not a user's error
+    save_file({k: v.contiguous() for k, v in body.state_dict().items()}, wf)
+    mean, std = meta['stats']
+    about = dict(name=name, arch=arch, size=size, sha256=_sha256(wf), record=str(Path(out)/'record.json'), untrained=missing,
+                 source_task=dict(classes=list(classes), data=data.label, data_sha256=data.sha256, protocol=data.protocol.get('name')),
+                 mean=[mean]*3 if np.ndim(mean) == 0 else list(mean), std=[std]*3 if np.ndim(std) == 0 else list(std))
+    side.write_text(json.dumps(about, indent=1))
+    rec |= dict(weights_file=str(wf), weights_file_sha256=about['sha256'], weights_name=name)
+    (Path(out)/'record.json').write_text(json.dumps({k: v for k, v in rec.items() if k != 'out'}, indent=1))
+    return rec
+
 # %% ../nbs/06a_experiments.ipynb #29920bc5
 _PLAIN = {'weights', 'cut', 'widths', 'hidden', 'inner_norm'}  # settings that do not make a run an experiment (inner_norm only when off)
 
@@ -110,8 +148,15 @@ def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
     "Is record `r` a plain run of this row: complete, default settings, and (on real data) the whole training split?"
     c, ak = r.get('config', {}), r.get('config', {}).get('arch_kwargs') or {}
     probe = not r['data']['synthetic'] and any('sample' in n for n in r['data'].get('notes', []))
-    return (r.get('status') == 'complete' and r.get('arch') == arch and r.get('regime', 'scratch') == regime and c.get('channels') == channels
+    return (r.get('status') == 'complete' and r.get('arch') == arch and list(r['data']['classes']) == list(CAPSTONE4)  # not a source task
+            and r.get('regime', 'scratch') == regime and c.get('channels') == channels
             and c.get('aug', True) and set(ak) <= _PLAIN and not ak.get('inner_norm') and not probe)
+
+def _protocol(r:dict) -> str:
+    "The record's protocol: 'holdout', 'source', or 'PublicTest' for records made before protocols were recorded (valid was PublicTest)."
+    return r['data'].get('protocol', {}).get('name') or ('synthetic' if r['data']['synthetic'] else 'PublicTest')
+
+_CHOSEN = dict(holdout='valid: 10% of train', PublicTest='PublicTest (older run: no test)', source='valid', synthetic='valid')
 
 def _hw(r:dict) -> str:
     h = r.get('hardware', {}); return h.get('gpu') or f"CPU, {h.get('cpu_count', '?')} cores"
@@ -130,11 +175,13 @@ def suite_table(records=None, # folder of run records (default: the project's `r
         claim = lambda col: f"{cap[col].iloc[0]}" if len(cap) and key != 'custom-rgb' else '-'  # the capstone reported its CNN once
         row = dict(row=key, claimed_train=claim('train'), claimed_valid=claim('valid'), claimed_test=claim('test'))
         ok = [r for r in recs if _eligible(r, s.arch, s.regime, int(s.channels))]
-        if not ok: rows.append(row | dict(train='not run', valid='', test='', data='', weights='', size='', epochs='', hardware='', record='')); continue
+        if any(_protocol(r) == 'holdout' for r in ok): ok = [r for r in ok if _protocol(r) == 'holdout']  # valid means one thing per row
+        if not ok: rows.append(row | dict(train='not run', valid='', test='', chosen_on='', data='', weights='', size='', epochs='', hardware='', record=''))
+        if not ok: continue
         r = max(ok, key=lambda r: r['metrics']['valid']['accuracy'])
         m = r['metrics']
         rows.append(row | {sp: acc_cell(m[sp]) if sp in m else '' for sp in ('train', 'valid', 'test')}
-                    | dict(data=data_cell(r), weights=r.get('weights', {}).get('kind', 'none'), size=r['config'].get('size'), epochs=len(r['history']),
+                    | dict(chosen_on=_CHOSEN.get(_protocol(r), 'valid'), data=data_cell(r), weights=weights_label(r.get('weights')), size=r['config'].get('size'), epochs=len(r['history']),
                            hardware=_hw(r), record=r['out']))
     return pd.DataFrame(rows).set_index('row')
 

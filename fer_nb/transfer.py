@@ -6,7 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/transfer.html.md"""
 
 # %% ../nbs/01d_transfer.ipynb #a10991e0
 from __future__ import annotations
-import difflib, hashlib, os, socket, threading
+import difflib, hashlib, json, os, socket, threading
 from pathlib import Path
 import torch, torch.nn as nn, pandas as pd
 import timm
@@ -16,9 +16,9 @@ from fastai.callback.core import Callback
 from .errors import WeightsUnavailable, FerArgError, FerFileError  # WeightsUnavailable: the hub or a file could not give the weights
 
 # %% auto #0
-__all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'load_weights_file', 'FeatureBody', 'InnerNorm',
-           'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params', 'regime_params',
-           'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes']
+__all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file', 'FeatureBody',
+           'InnerNorm', 'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params',
+           'regime_params', 'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
@@ -70,7 +70,14 @@ def resolve_weights(arch:str, # a timm architecture name
     if p.suffix not in ('.safetensors', '.pth', '.pt', '.bin'):
         raise FerArgError(f"weights={weights!r}: expected 'imagenet', None, or a path to a .safetensors/.pth file")
     if not p.is_file(): raise FileNotFoundError(f"weights={str(weights)!r}: no such file; expected a .safetensors or .pth file of {arch}'s timm weights")
-    return dict(pretrained=True, pretrained_cfg_overlay=dict(state_dict=load_weights_file(arch, p))), dict(kind='file', source=str(p), sha256=_sha256(p))
+    desc = dict(kind='file', source=str(p), sha256=_sha256(p))
+    if (side := p.with_suffix('.json')).is_file():  # written by `fer-nb pretrain`: the weights' name, source task and input statistics
+        about = json.loads(side.read_text()); desc |= {k: about[k] for k in ('name', 'source_task', 'record', 'mean', 'std') if k in about}
+    return dict(pretrained=True, pretrained_cfg_overlay=dict(state_dict=load_weights_file(arch, p))), desc
+
+def weights_label(w:dict|None) -> str:
+    "A record's weights in a word for tables: 'imagenet', the name of a pretraining (e.g. 'fer2013-3emo'), 'file' or 'none'."
+    w = w or {}; return w.get('name') or w.get('kind', 'none')
 
 def load_weights_file(arch:str, path) -> dict:
     "The state dict in `path` (.safetensors or .pth), checked to hold every body tensor of timm's `arch` with the right shape."
@@ -148,7 +155,7 @@ def get_transfer_model(arch:str, # any timm architecture name ('vgg16', 'resnet1
     cfg = m.pretrained_cfg
     if inner_norm: body = nn.Sequential(InnerNorm(cfg['mean'], cfg['std']), body)
     seq = add_head(body, nf, n_out, ps=ps, lin_ftrs=lin_ftrs, pool=True)
-    return TransferModel(seq[0], seq[1], arch=arch, weights=desc | dict(mean=cfg['mean'], std=cfg['std']) if desc['kind'] != 'none' else desc, cut=cut)
+    return TransferModel(seq[0], seq[1], arch=arch, weights=dict(mean=cfg['mean'], std=cfg['std']) | desc if desc['kind'] != 'none' else desc, cut=cut)
 
 # %% ../nbs/01d_transfer.ipynb #68490233
 REGIMES = dict(truncated='pretrained layers up to an intermediate stage, frozen; new head',
@@ -219,7 +226,7 @@ def regime_frame(recs) -> pd.DataFrame:
     recs = list(recs.values()) if isinstance(recs, dict) else list(recs)
     df = metrics_frame(recs)
     df.insert(0, 'regime', [r.get('regime', 'scratch') for r in recs])
-    df.insert(1, 'weights', [r.get('weights', {}).get('kind', 'none') for r in recs])
+    df.insert(1, 'weights', [weights_label(r.get('weights')) for r in recs])
     df.insert(2, 'trainable', [f"{r['params']['trainable']:,}" for r in recs])
     return df
 
@@ -237,7 +244,7 @@ def side_by_side(arch:str, # architecture of the rows
     real = [r for r in load_records(folder) if r.get('arch') == arch and r.get('status') == 'complete'] if folder and Path(folder).exists() else []
     for src, rs in (('this notebook', recs), ('recorded run', real)):
         for r in rs:
-            rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})", weights=r['weights']['kind'],
+            rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})", weights=weights_label(r['weights']),
                              **{s: acc_cell(r['metrics'][s]) if s in r['metrics'] else '' for s in ('train', 'valid', 'test')}))
     order = {g: i for i, g in enumerate(REGIMES)}
     return pd.DataFrame(rows).sort_values('regime', key=lambda s: s.map(order), kind='stable').set_index(['regime', 'source'])
