@@ -145,11 +145,11 @@ def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; N
 _PLAIN = {'weights', 'cut', 'widths', 'hidden', 'inner_norm'}  # settings that do not make a run an experiment (inner_norm only when off)
 
 def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
-    "Is record `r` a plain run of this row: complete, default settings, and (on real data) the whole training split?"
+    "Is record `r` a plain run of this row: complete, default settings, the 4-class task, (on real data) the whole training split, and pretrained weights for a pretrained regime?"
     c, ak = r.get('config', {}), r.get('config', {}).get('arch_kwargs') or {}
     probe = not r['data']['synthetic'] and any('sample' in n for n in r['data'].get('notes', []))
     return (r.get('status') == 'complete' and r.get('arch') == arch and list(r['data']['classes']) == list(CAPSTONE4)  # not a source task
-            and r.get('regime', 'scratch') == regime and c.get('channels') == channels
+            and r.get('regime', 'scratch') == regime and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none' or r['data']['synthetic']) and c.get('channels') == channels
             and c.get('aug', True) and set(ak) <= _PLAIN and not ak.get('inner_norm') and not probe)
 
 def _protocol(r:dict) -> str:
