@@ -149,7 +149,8 @@ def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
     c, ak = r.get('config', {}), r.get('config', {}).get('arch_kwargs') or {}
     probe = not r['data']['synthetic'] and any('sample' in n for n in r['data'].get('notes', []))
     return (r.get('status') == 'complete' and r.get('arch') == arch and list(r['data']['classes']) == list(CAPSTONE4)  # not a source task
-            and r.get('regime', 'scratch') == regime and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none' or r['data']['synthetic']) and c.get('channels') == channels
+            and r.get('regime', 'scratch') == regime and c.get('channels') == channels
+            and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none' or r['data']['synthetic'])  # pretrained rows: weights
             and c.get('aug', True) and set(ak) <= _PLAIN and not ak.get('inner_norm') and not probe)
 
 def _protocol(r:dict) -> str:
@@ -176,8 +177,9 @@ def suite_table(records=None, # folder of run records (default: the project's `r
         row = dict(row=key, claimed_train=claim('train'), claimed_valid=claim('valid'), claimed_test=claim('test'))
         ok = [r for r in recs if _eligible(r, s.arch, s.regime, int(s.channels))]
         if any(_protocol(r) == 'holdout' for r in ok): ok = [r for r in ok if _protocol(r) == 'holdout']  # valid means one thing per row
-        if not ok: rows.append(row | dict(train='not run', valid='', test='', chosen_on='', data='', weights='', size='', epochs='', hardware='', record=''))
-        if not ok: continue
+        if not ok:
+            rows.append(row | dict(train='not run', valid='', test='', chosen_on='', data='', weights='', size='', epochs='', hardware='', record=''))
+            continue
         r = max(ok, key=lambda r: r['metrics']['valid']['accuracy'])
         m = r['metrics']
         rows.append(row | {sp: acc_cell(m[sp]) if sp in m else '' for sp in ('train', 'valid', 'test')}

@@ -308,7 +308,7 @@ def train(data:FerData, # the images
     if not progress: _quiet(learn)
     start_epoch = 0
     if resume:
-        p = json.loads(prog_f.read_text())
+        p = read_json(prog_f)
         start_epoch, hist.epochs, best.best = p['epochs_done'], p['history'], p['best']
         learn.load('last', with_opt=True, weights_only=False); learn.resume_epoch = start_epoch
         if main: print(f"resuming {out} from epoch {start_epoch} of {epochs}")
