@@ -19,25 +19,16 @@ from fastai.data.load import DataLoader
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorImage, TensorCategory
 from fasttransform import Transform, Pipeline
+from .core import EMOTIONS, CAPSTONE4, SPLITS, UNSPLIT, USAGE, SPLIT_DIRS, IMAGE_EXTS, SIZE  # constants: fer_nb.core
+_all_ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
 from .errors import FerError, FerDataError, FerArgError
 
 # %% auto #0
-__all__ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE', 'CACHE_VERSION',
-           'PROTOCOLS', 'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source', 'cache_dir',
-           'source_hash', 'FerData', 'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL', 'ToFloat',
-           'ResizeBatch', 'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'show_faces',
-           'loader_speed']
-
-# %% ../nbs/00_data.ipynb #270a86b2
-EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013's `emotion` codes 0..6, in order
-CAPSTONE4 = ('happy', 'sad', 'surprise', 'neutral')  # the capstone's 4 classes, in the same (FER2013 code) order
-SPLITS = ('train', 'valid', 'test')
-UNSPLIT = 'unsplit'  # images that a source puts in no split (a CSV without Usage, a folder of class folders); `load_fer` decides
-USAGE = {'Training': 'train', 'PublicTest': 'valid', 'PrivateTest': 'test'}  # FER2013's `Usage` (and file-name prefix) -> split
-SPLIT_DIRS = {'train': 'train', 'training': 'train', 'valid': 'valid', 'validation': 'valid', 'val': 'valid',
-              'test': 'test', 'testing': 'test'}  # folder names accepted for each split (case-insensitive)
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp')
-SIZE = 48  # FER2013's image side, in pixels
+__all__ = ['CACHE_VERSION', 'PROTOCOLS', 'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source',
+           'cache_dir', 'source_hash', 'FerData', 'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL',
+           'ToFloat', 'ResizeBatch', 'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls',
+           'show_faces', 'loader_speed', 'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS',
+           'IMAGE_EXTS', 'SIZE']
 
 # %% ../nbs/00_data.ipynb #18e0f449
 def class_set(classes=4 # 4 (the capstone's), 7 (all), or a sequence of emotion names

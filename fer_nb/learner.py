@@ -27,34 +27,13 @@ from .errors import FerArgError, FerFileError, FolderInUse
 from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info
 from fastai.torch_core import rank_distrib, distrib_barrier
 import fer_nb
+from .inference import eval_tfms, get_probs, evaluate_data, save_model, load_model  # re-exported: the library before these had modules
+from .records import history_frame, acc_cell, data_cell, metrics_frame, plot_history, load_records, results_dir
 
 # %% auto #0
-__all__ = ['LR_FIND_MIN_IT', 'PRESETS', 'eval_tfms', 'get_probs', 'evaluate_data', 'History', 'NonFiniteGuard', 'KeepBest',
-           'HideSkipped', 'Checkpoint', 'versions', 'hardware', 'data_info', 'save_model', 'load_model', 'PlainTensors',
-           'run_name', 'read_json', 'scratch_dir', 'train', 'Preset', 'preset', 'results_dir', 'run_dir',
-           'history_frame', 'acc_cell', 'data_cell', 'metrics_frame', 'plot_history', 'load_records', 'fastai_vs_bare']
-
-# %% ../nbs/01a_learner.ipynb #de43633f
-def eval_tfms(meta:dict) -> Pipeline:
-    "Validation-time batch transforms for a model described by `meta` (channels, size, stats)."
-    return Pipeline(fer_tfms(None, meta['channels'], meta['size'], aug=False, stats=meta['stats']), split_idx=1)
-
-@torch.no_grad()
-def get_probs(model:torch.nn.Module, # a trained model
-              x:torch.Tensor, # uint8 images [N, 48, 48]
-              meta:dict, # channels, size and stats the model was trained with
-              bs:int=512 # batch size
-             ) -> torch.Tensor:
-    "Class probabilities `[N, C]` of `model` for images `x`."
-    model.eval(); tf = eval_tfms(meta); dev = next(model.parameters()).device
-    out = [torch.softmax(model(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float(), 1).cpu()
-           for i in range(0, len(x), bs)]
-    return torch.cat(out) if out else torch.empty(0, 0)
-
-def evaluate_data(model, meta:dict, data:FerData, splits=None) -> dict:
-    "Classification report of `model` on each split of `data` (all by default)."
-    return {s: classification_report(data.y[s], get_probs(model, data.x[s], meta).argmax(1), data.classes)
-            for s in (splits or data.splits)}
+__all__ = ['LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint', 'versions',
+           'hardware', 'data_info', 'PlainTensors', 'run_name', 'read_json', 'scratch_dir', 'train', 'Preset', 'preset',
+           'run_dir', 'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #4c6eabc1
 def _skipped(cb) -> bool:
@@ -82,7 +61,7 @@ class NonFiniteGuard(Callback):
     def after_loss(self):
         if not torch.isfinite(self.loss).all():
             self.diagnosis = (f"non-finite training loss ({self.loss.item()}) at epoch {self.epoch}, batch {self.iter}: "
-                              f"training stopped; try a lower learning rate, or look at the gradients (05_gradient_diagnostics)")
+                              f"training stopped; try a lower learning rate, or look at the gradients (04_gradient_diagnostics)")
             print(self.diagnosis)
             raise CancelFitException
 
@@ -133,26 +112,6 @@ def data_info(data:FerData) -> dict:
     return dict(source=data.source, label=data.label, synthetic=data.synthetic, sha256=data.sha256, classes=list(data.classes),
                 counts={s: dict(zip(data.classes, data.counts()[s].tolist())) for s in data.splits}, notes=data.notes, protocol=data.protocol)
 
-# %% ../nbs/01a_learner.ipynb #881a9688
-def save_model(model, meta:dict, path) -> Path:
-    "Save `model`'s weights with `meta` (arch, arch_kwargs, classes, channels, size, stats) to `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(meta=meta, state_dict={k: v.cpu() for k, v in model.state_dict().items()}), path)
-    return path
-
-def load_model(path, device='cpu') -> tuple:
-    "`(model, meta)` from a file written by `save_model`."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: no such model file; expected a model.pt written by `fer-nb train`")
-    try: d = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e: raise FerFileError(f"{path}: not a fer_nb model file ({type(e).__name__}); expected a model.pt written by `fer-nb train`") from None
-    if not isinstance(d, dict) or 'meta' not in d: raise FerFileError(f"{path}: not a fer_nb model file (no 'meta'); expected a model.pt written by `fer-nb train`")
-    meta = d['meta']
-    kw = {k: v for k, v in meta.get('arch_kwargs', {}).items() if k != 'weights'}  # the file holds every weight: nothing to fetch
-    model = get_model(meta['arch'], len(meta['classes']), meta['channels'], **kw)
-    model.load_state_dict(d['state_dict']); model.to(device).eval()
-    return model, meta
-
 # %% ../nbs/01a_learner.ipynb #d7b61d7d
 class PlainTensors(Callback):
     "Hand the model plain tensors, so that the ops inside it skip the Python dispatch of fastai's `TensorImage` (`TensorBase.__torch_function__`)."
@@ -177,6 +136,8 @@ def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
     "Check `regime` against `arch` and its arguments; fill in its defaults (ImageNet weights, the truncation stage)."
     if regime not in REGIMES: raise FerArgError(f"regime={regime!r}: expected one of {list(REGIMES)}")
     kw = dict(arch_kwargs)
+    if kw.get('head') is not None and arch != 'custom':
+        raise FerArgError(f"head={kw['head']!r} with arch {arch!r}: only arch 'custom' takes another head (fer_nb.heads); timm bodies get fastai's head")
     if arch in ARCHS:
         if regime != 'scratch': raise FerArgError(f"regime={regime!r}: arch {arch!r} has no pretrained body; it trains from scratch (regime='scratch')")
         if kw.get('weights') is not None or kw.get('cut') is not None: raise FerArgError(f"arch {arch!r}: takes no weights or cut (those are for timm bodies)")
@@ -205,6 +166,109 @@ def scratch_dir(prefix:str='fer_nb-run-') -> Path:
     d = Path(tempfile.mkdtemp(prefix=prefix)); atexit.register(shutil.rmtree, d, ignore_errors=True)
     return d
 
+# %% ../nbs/01a_learner.ipynb #478d720a
+from fastcore.basics import store_attr
+
+class _Run:
+    "What the steps of one `train` call share: its folder, data loaders, settings and process."
+    def __init__(self, out:Path, dls, wd:float, train_bn:bool, lr_find_it:int, seed:int, state, device, main:bool, progress:bool):
+        store_attr(); self.lr_find_iters = []
+    @property
+    def prog_f(self): return self.out/'progress.json'
+
+def _open_run(out:Path, config:dict, epochs:int, main:bool) -> tuple:
+    "Step 1, resume: `(resume, record)`: an unfinished run of this `config` resumes, a finished one gives its record, another run's folder is refused."
+    prog_f, cfg_f = out/'progress.json', out/'config.json'
+    old = read_json(cfg_f) if cfg_f.exists() else None
+    resume = prog_f.exists() and old == config and (out/'last.pth').exists()
+    if not resume and old is not None and old != config and ((out/'record.json').exists() or prog_f.exists()):
+        diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
+        raise FolderInUse(f"{out}: holds another run (config differs: {diff}); choose another output folder, or remove it to start again")
+    if resume and read_json(prog_f)['epochs_done'] >= epochs and (out/'record.json').exists():
+        if main: print(f"{out}: this run is complete; returning its record")
+        return resume, read_json(out/'record.json') | dict(out=str(out))
+    distrib_barrier()  # every process has read the folder before the first one writes to it
+    if not resume and main: cfg_f.write_text(json.dumps(config)); prog_f.unlink(missing_ok=True)
+    return resume, None
+
+# %% ../nbs/01a_learner.ipynb #7372ff6d
+def _lr_find(run:_Run, m, freeze:bool) -> float|None:
+    "fastai's learning-rate finder, over at most an epoch of batches, on a separate `Learner` (no checkpoint callback sees it); None: skipped."
+    lf = _learner(run.dls(), m, run.wd, run.out, train_bn=run.train_bn)
+    if freeze: lf.freeze()
+    else: lf.unfreeze()  # a body frozen by the head's epochs must train here too
+    n_it = min(run.lr_find_it, len(lf.dls.train))  # never longer than the run itself
+    if n_it < min(run.lr_find_it, LR_FIND_MIN_IT):
+        print(f"lr_find skipped: {len(lf.dls.train)} batches an epoch are too few for it (it needs about {LR_FIND_MIN_IT}); "
+              f"using fastai's default rate {defaults.lr:g} (pass lr= / --lr to choose one)")
+        run.lr_find_iters.append(0); return None
+    run.lr_find_iters.append(n_it)
+    with lf.no_bar(), lf.no_logging():
+        sd = {k: v.clone() for k, v in m.state_dict().items()}
+        try: r = float(lf.lr_find(num_it=n_it, show_plot=False).valley)
+        except IndexError:  # fastai finds no valley when the loss diverges within the first few iterations
+            r = None; print(f"lr_find found no valley in {n_it} iterations (the loss diverged at once); using {defaults.lr:g}")
+        m.load_state_dict(sd)  # lr_find restores the weights itself; this also restores BatchNorm's running statistics
+    return r
+
+def _rate(run:_Run, lrs:dict, key:str, lr:float|None, model, freeze:bool) -> tuple:
+    "Step 2, find a learning rate: kept from an interrupted run, else `lr`, else lr_find's valley; the first process's everywhere. `(lr, found)`"
+    found = None
+    if key in lrs: lr = lrs[key]
+    elif lr is None: set_seed(run.seed, reproducible=True); found = _lr_find(run, model, freeze); lr = found or defaults.lr
+    lrs[key] = lr = same_everywhere(lr)  # lr_find ran in every process; the first one's rate is used by all
+    if run.main: (run.out/'lr.json').write_text(json.dumps(lrs))
+    return lr, found
+
+# %% ../nbs/01a_learner.ipynb #8f8c5746
+def _fit_head(run:_Run, model, epochs:int, lr:float, resume:bool) -> list:
+    "Step 3 ('unfrozen' only), fit the head: the new head on the frozen body; its weights are kept, so that a resumed run skips it. Its history."
+    head_f, head_j = run.out/'head.pth', run.out/'head.json'
+    if head_f.exists() and resume:
+        model.load_state_dict(torch.load(head_f, map_location='cpu', weights_only=True)); return read_json(head_j)
+    set_seed(run.seed, reproducible=True)
+    hh, hg = History(), NonFiniteGuard()
+    lh = _learner(run.dls(), model, run.wd, run.out, [hh, hg, *shard_cbs(run.state, run.device)], train_bn=run.train_bn); lh.freeze()
+    if not run.progress: _quiet(lh)
+    lh.fit_one_cycle(epochs, lr)
+    if run.main: torch.save(model.state_dict(), head_f); head_j.write_text(json.dumps(hh.epochs))
+    return hh.epochs
+
+def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> tuple:
+    "Step 4, fit: one-cycle training, the best epoch on valid kept, a checkpoint every epoch (resumed from the last). `(learn, callbacks, start_epoch)`"
+    set_seed(run.seed, reproducible=True)
+    cb = dict(hist=History(), guard=NonFiniteGuard(), lrg=LrGroups(), best=KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False),
+              shards=shard_cbs(run.state, run.device))
+    learn = _learner(run.dls(), model, run.wd, run.out, [cb['hist'], cb['guard'], cb['best'], Checkpoint(run.prog_f, cb['hist'], cb['best']), cb['lrg'],
+                                                          HideSkipped(), *cb['shards'], *(cbs or [])], train_bn=run.train_bn)
+    if regime in ('truncated', 'frozen'): learn.freeze()
+    elif regime == 'unfrozen': learn.unfreeze()  # the head's learner froze the body's parameters
+    if not run.progress: _quiet(learn)
+    start_epoch = 0
+    if resume:
+        p = read_json(run.prog_f)
+        start_epoch, cb['hist'].epochs, cb['best'].best = p['epochs_done'], p['history'], p['best']
+        learn.load('last', with_opt=True, weights_only=False); learn.resume_epoch = start_epoch
+        if run.main: print(f"resuming {run.out} from epoch {start_epoch} of {epochs}")
+    if start_epoch < epochs:
+        if not resume: cb['best'].best = -float('inf')
+        learn.fit_one_cycle(epochs, lr, start_epoch=start_epoch)
+    return learn, cb, start_epoch
+
+def _record(run:_Run, data:FerData, learn, cb:dict, meta:dict, t_start:float, **info) -> dict:
+    "Step 5, record: evaluate every split at the best epoch; the run record (JSON-ready), with what chose what."
+    status = 'complete' if info['diagnosis'] is None else 'stopped'
+    metrics = evaluate_data(learn.model, meta, data) if status == 'complete' else {}
+    hist = cb['hist'].epochs
+    return dict(schema=1, name=info.pop('name'), status=status, **info, wall_s=round(time.perf_counter()-t_start, 2), params=count_params(learn.model),
+                data=data_info(data), versions=versions(), hardware=hardware(run.device),
+                finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                history=hist, best_epoch=max(hist, key=lambda e: e['valid_acc'])['epoch'] if hist else None, metrics=metrics,
+                distributed=distributed_info(run.state, info['config']['bs'], cb['shards']),
+                selected_on=dict(epoch='valid', lr='given' if info['config']['lr'] is not None else 'lr_find on train batches (or the default rate where it was skipped)',
+                                 reported=[s for s in data.splits if s != 'valid']))
+
+# %% ../nbs/01a_learner.ipynb #11aa3b4b
 def train(data:FerData, # the images
           arch:str='custom', # architecture name (see `fer_nb.models.get_model`): ours, or any timm name
           epochs:int=20, # epochs of one-cycle training (for 'unfrozen': after the head's epochs)
@@ -233,7 +297,6 @@ def train(data:FerData, # the images
     arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
     state, device = init_distributed(device)  # launched by torchrun / accelerate launch: one process of several (fer_nb.distributed)
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
-    if not main: progress = False
     out = Path(out) if out is not None else scratch_dir()
     out.mkdir(parents=True, exist_ok=True)
     config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels, aug=aug, seed=seed,
@@ -241,105 +304,37 @@ def train(data:FerData, # the images
     if regime != 'scratch': config |= dict(regime=regime, train_bn=train_bn)
     if regime == 'unfrozen': config |= dict(freeze_epochs=freeze_epochs, lr_unfrozen=lr_unfrozen, lr_mult=lr_mult)
     config = json.loads(json.dumps(config))  # as config.json will read back (tuples become lists), so that a resumed run compares equal
-    prog_f, cfg_f, lr_f = out/'progress.json', out/'config.json', out/'lr.json'
-    old = read_json(cfg_f) if cfg_f.exists() else None
-    resume = prog_f.exists() and old == config and (out/'last.pth').exists()
-    if not resume and old is not None and old != config and ((out/'record.json').exists() or prog_f.exists()):
-        diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
-        raise FolderInUse(f"{out}: holds another run (config differs: {diff}); choose another output folder, or remove it to start again")
-    if resume and read_json(prog_f)['epochs_done'] >= epochs and (out/'record.json').exists():
-        if main: print(f"{out}: this run is complete; returning its record")
-        return read_json(out/'record.json') | dict(out=str(out))
-    distrib_barrier()  # every process has read the folder before the first one writes to it
-    if not resume and main: cfg_f.write_text(json.dumps(config)); prog_f.unlink(missing_ok=True)
+    resume, done = _open_run(out, config, epochs, main)                                                               # 1. resume
+    if done is not None: return done
     set_seed(seed, reproducible=True)
-    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)  # ~1.3x faster on this CPU (331 vs 246 img/s, custom CNN)
+    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)  # the layout oneDNN prefers
     stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])  # the weights' own statistics, else the data's
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size, stats=list(stats))
-    dls = lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device)
-    frozen = regime in ('truncated', 'frozen', 'unfrozen')
-    lrs = read_json(lr_f) if resume and lr_f.exists() else {}
-    def find_lr(m, freeze:bool) -> float|None:  # fastai's learning-rate finder, on a separate Learner so that no checkpoint callback sees it
-        lf = _learner(dls(), m, wd, out, train_bn=train_bn)
-        if freeze: lf.freeze()
-        else: lf.unfreeze()  # a body frozen by the head's epochs must train here too
-        n_it = min(lr_find_it, len(lf.dls.train))  # at most an epoch of batches: never longer than the run itself
-        if n_it < min(lr_find_it, LR_FIND_MIN_IT):
-            print(f"lr_find skipped: {len(lf.dls.train)} batches an epoch are too few for it (it needs about {LR_FIND_MIN_IT}); "
-                  f"using fastai's default rate {defaults.lr:g} (pass lr= / --lr to choose one)")
-            lr_find_iters.append(0); return None
-        lr_find_iters.append(n_it)
-        with lf.no_bar(), lf.no_logging():
-            sd = {k: v.clone() for k, v in m.state_dict().items()}
-            try: r = float(lf.lr_find(num_it=n_it, show_plot=False).valley)
-            except IndexError:  # fastai finds no valley when the loss diverges within the first few iterations
-                r = None; print(f"lr_find found no valley in {n_it} iterations (the loss diverged at once); using {defaults.lr:g}")
-            m.load_state_dict(sd)  # lr_find restores the weights itself; this also restores BatchNorm's running statistics
-        return r
-    lr_found, lr_find_iters = None, []
-    if lr is None and 'lr' not in lrs:
-        set_seed(seed, reproducible=True); lr_found = find_lr(model, frozen); lr = lr_found or defaults.lr
-    lr = same_everywhere(lrs.get('lr', lr)); lrs['lr'] = lr  # lr_find ran in every process; the first one's rate is used by all
-    if main: lr_f.write_text(json.dumps(lrs))
+    run = _Run(out, lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device), wd, train_bn, lr_find_it,
+               seed, state, device, main, progress and main)
+    lrs = read_json(out/'lr.json') if resume and (out/'lr.json').exists() else {}
+    lr, lr_found = _rate(run, lrs, 'lr', lr, model, freeze=regime in ('truncated', 'frozen', 'unfrozen'))             # 2. find learning rates
     head_hist, lr_found_unfrozen = [], None
-    if regime == 'unfrozen':  # 1. the new head on the frozen body; its weights are kept, so that a resumed run skips it
-        head_f = out/'head.pth'
-        if head_f.exists() and resume:
-            model.load_state_dict(torch.load(head_f, map_location='cpu', weights_only=True)); head_hist = json.loads((out/'head.json').read_text())
-        else:
-            set_seed(seed, reproducible=True)
-            hh, hg = History(), NonFiniteGuard()
-            lh = _learner(dls(), model, wd, out, [hh, hg, *shard_cbs(state, device)], train_bn=train_bn); lh.freeze()
-            if not progress: _quiet(lh)
-            lh.fit_one_cycle(freeze_epochs, lr)
-            head_hist = hh.epochs
-            if main: torch.save(model.state_dict(), head_f); (out/'head.json').write_text(json.dumps(head_hist))
-        if 'lr_unfrozen' in lrs: lr_unfrozen = lrs['lr_unfrozen']
-        elif lr_unfrozen is None: set_seed(seed, reproducible=True); lr_found_unfrozen = find_lr(model, False); lr_unfrozen = lr_found_unfrozen or defaults.lr
-        lr_unfrozen = same_everywhere(lr_unfrozen); lrs['lr_unfrozen'] = lr_unfrozen
-        if main: lr_f.write_text(json.dumps(lrs))
-    set_seed(seed, reproducible=True)
-    hist, guard, lrg = History(), NonFiniteGuard(), LrGroups()
-    best = KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False)
-    shards = shard_cbs(state, device)
-    learn = _learner(dls(), model, wd, out, [hist, guard, best, Checkpoint(prog_f, hist, best), lrg, HideSkipped(), *shards, *(cbs or [])], train_bn=train_bn)
-    if regime in ('truncated', 'frozen'): learn.freeze()
-    elif regime == 'unfrozen': learn.unfreeze()  # the head's learner froze the body's parameters
-    if not progress: _quiet(learn)
-    start_epoch = 0
-    if resume:
-        p = read_json(prog_f)
-        start_epoch, hist.epochs, best.best = p['epochs_done'], p['history'], p['best']
-        learn.load('last', with_opt=True, weights_only=False); learn.resume_epoch = start_epoch
-        if main: print(f"resuming {out} from epoch {start_epoch} of {epochs}")
+    if regime == 'unfrozen':
+        head_hist = _fit_head(run, model, freeze_epochs, lr, resume)                                                  # 3. fit the head
+        lr_unfrozen, lr_found_unfrozen = _rate(run, lrs, 'lr_unfrozen', lr_unfrozen, model, freeze=False)
     t_fit = time.perf_counter()
-    if start_epoch < epochs:
-        best.best = best.best if resume else -float('inf')
-        learn.fit_one_cycle(epochs, slice(lr_unfrozen/lr_mult, lr_unfrozen) if regime == 'unfrozen' else lr, start_epoch=start_epoch)
+    learn, cb, start_epoch = _fit(run, model, regime, epochs, slice(lr_unfrozen/lr_mult, lr_unfrozen) if regime == 'unfrozen' else lr,
+                                  resume, cbs)                                                                        # 4. fit
     fit_s = time.perf_counter() - t_fit + sum(e['seconds'] for e in head_hist)
-    diagnosis = guard.diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)  # ours, or a diagnostic callback's
-    status = 'complete' if diagnosis is None else 'stopped'
+    diagnosis = cb['guard'].diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)  # ours, or a diagnostic callback's
     distrib_barrier()  # the first process has written its last checkpoint before any process looks for it
-    if status == 'complete' and (out/'best.pth').exists(): learn.load('best', with_opt=False, weights_only=False)
-    if not main: return dict(status=status, out=str(out), rank=rank_distrib())  # the first process evaluates and writes
-    metrics = evaluate_data(learn.model, meta, data) if status == 'complete' else {}
-    best_epoch = max(hist.epochs, key=lambda e: e['valid_acc'])['epoch'] if hist.epochs else None
-    rec = dict(schema=1, name=name or f"{run_name(arch, len(data.classes), channels, size)}{'' if regime == 'scratch' else '-' + regime}-s{seed}",
-               status=status, diagnosis=diagnosis, arch=arch, regime=regime, regime_means=REGIMES[regime],
-               weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')),
-               config=config, lr_used=lr_unfrozen if regime == 'unfrozen' else lr, lr_found=lr_found,
-               lr_head=lr if regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen, lr_find_iters=lr_find_iters or None,
-               lr_groups_peak=lrg.peak() if lrg.lrs else None,
-               params=count_params(learn.model), input_stats=list(stats),
-               data=data_info(data), versions=versions(), hardware=hardware(device),
-               finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-               resumed_from_epoch=start_epoch if resume else None,
-               wall_s=round(time.perf_counter()-t_start, 2), fit_s=round(fit_s, 2),
-               head_history=head_hist or None, history=hist.epochs, best_epoch=best_epoch, metrics=metrics,
-               distributed=distributed_info(state, bs, shards),
-               selected_on=dict(epoch='valid', lr='given' if config['lr'] is not None else 'lr_find on train batches (or the default rate where it was skipped)',
-                                reported=[s for s in data.splits if s != 'valid']))
-    if status == 'complete': save_model(learn.model, meta | dict(record=rec['name']), out/'model.pt')
+    if diagnosis is None and (out/'best.pth').exists(): learn.load('best', with_opt=False, weights_only=False)
+    if not main: return dict(status='complete' if diagnosis is None else 'stopped', out=str(out), rank=rank_distrib())  # the first one writes
+    rec = _record(run, data, learn, cb, meta, t_start,                                                              # 5. record
+                  name=name or f"{run_name(arch, len(data.classes), channels, size)}{'' if regime == 'scratch' else '-' + regime}-s{seed}",
+                  diagnosis=diagnosis, arch=arch, head=arch_kwargs.get('head'), regime=regime, regime_means=REGIMES[regime],
+                  weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')), config=config,
+                  lr_used=lr_unfrozen if regime == 'unfrozen' else lr, lr_found=lr_found, lr_head=lr if regime == 'unfrozen' else None,
+                  lr_found_unfrozen=lr_found_unfrozen, lr_find_iters=run.lr_find_iters or None,
+                  lr_groups_peak=cb['lrg'].peak() if cb['lrg'].lrs else None, input_stats=list(stats),
+                  resumed_from_epoch=start_epoch if resume else None, fit_s=round(fit_s, 2), head_history=head_hist or None)
+    if rec['status'] == 'complete': save_model(learn.model, meta | dict(record=rec['name']), out/'model.pt')
     (out/'record.json').write_text(json.dumps(rec, indent=1))
     return rec | dict(out=str(out))
 
@@ -369,56 +364,10 @@ def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, 
     if name not in PRESETS: raise FerArgError(f"preset {name!r}: unknown; expected one of {list(PRESETS)}")
     return Preset(name, data, **PRESETS[name])
 
-def results_dir() -> Path:
-    "The project's `results/` folder: `$FER_NB_RESULTS`, else `results/` beside the nearest `pyproject.toml` above the working directory."
-    if os.environ.get('FER_NB_RESULTS'): return Path(os.environ['FER_NB_RESULTS'])
-    for d in [Path.cwd(), *Path.cwd().parents]:
-        if (d/'pyproject.toml').exists(): return d/'results'
-    return Path.cwd()/'results'
-
 def run_dir(p:Preset, name:str) -> Path:
     "Where run `name` of preset `p` writes: `results/<preset>/<name>` for real data, a temporary folder (removed when Python exits) for the ci preset or synthetic data."
     if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
     return results_dir()/p.name/name
-
-# %% ../nbs/01a_learner.ipynb #eae77d86
-import pandas as pd
-
-def history_frame(rec:dict) -> pd.DataFrame:
-    "A run record's per-epoch history as a DataFrame."
-    return pd.DataFrame(rec['history']).set_index('epoch').round(4)
-
-def acc_cell(m:dict) -> str:
-    "An accuracy and its 95% interval, from a split's metrics in a run record."
-    return f"{m['accuracy']:.1%} [{m['ci95'][0]:.1%}, {m['ci95'][1]:.1%}]"
-
-def data_cell(rec:dict) -> str:
-    "What a run record was trained on, in a word: SYNTHETIC, or the source's file name."
-    return 'SYNTHETIC' if rec['data']['synthetic'] else Path(rec['data']['source']).name
-
-def metrics_frame(recs) -> pd.DataFrame:
-    "Accuracy with 95% interval per split, one row per run record, with its data and wall time."
-    rows = {}
-    for r in (recs if isinstance(recs, (list, tuple)) else [recs]):
-        row = {s: acc_cell(m) for s, m in r['metrics'].items()}
-        row.update(status=r['status'], epochs=len(r['history']), fit_min=round(r['fit_s']/60, 1), data=data_cell(r))
-        rows[r['name']] = row
-    return pd.DataFrame(rows).T
-
-def plot_history(rec:dict, ax=None):
-    "Loss and accuracy curves of a run record."
-    import matplotlib.pyplot as plt
-    h = history_frame(rec)
-    if ax is None: _, ax = plt.subplots(1, 2, figsize=(8, 2.6))
-    h[['train_loss', 'valid_loss']].plot(ax=ax[0], title='loss'); h[['train_acc_running', 'valid_acc']].plot(ax=ax[1], title='accuracy')
-    for a in ax: a.set_xlabel('epoch')
-    plt.tight_layout()
-    return ax
-
-def load_records(folder) -> list:
-    "Every `record.json` below `folder`, sorted by name; each with `out`, its folder relative to `folder`."
-    recs = [json.loads(p.read_text()) | dict(out=str(p.parent.relative_to(folder))) for p in Path(folder).rglob('record.json')]
-    return sorted(recs, key=lambda r: r['name'])
 
 # %% ../nbs/01a_learner.ipynb #19e2c0d0
 class _BatchTimer(Callback):

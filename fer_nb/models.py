@@ -30,9 +30,13 @@ class CustomCNN(nn.Sequential):
                  hidden=(256, 128), # units of the 2 fully connected blocks
                  p:float=0.4, # dropout in the fully connected blocks
                  p_conv:float=0., # dropout after each conv block (the capstone's other dropout placement)
-                 leak:float=0.1 # LeakyReLU slope
+                 leak:float=0.1, # LeakyReLU slope
+                 head:str|None=None # None: its own head; 'cfc', 'lstm', 'mlp' or 'linear': one of `fer_nb.heads` on the last conv map (no last max-pool)
                 ):
         convs = [conv_block(ni, nf, leak, p_conv) for ni, nf in zip((channels, *widths[:-1]), widths)]
+        if head is not None:  # the last block without its max-pool: a 3x3 map at 48 px, read by the head
+            from fer_nb.heads import make_head
+            return super().__init__(*convs[:-1], convs[-1][:3], make_head(head, widths[-1], n_out))
         fcs = [fc_block(ni, nf, p, leak) for ni, nf in zip((widths[-1], *hidden[:-1]), hidden)]
         super().__init__(*convs, nn.AdaptiveMaxPool2d(1), nn.Flatten(), *fcs, nn.Linear(hidden[-1], n_out))
 

@@ -11,7 +11,7 @@ import numpy as np, torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import FerFileError
 from .data import SIZE
-from .learner import get_probs
+from .inference import get_probs
 
 # %% auto #0
 __all__ = ['read_gray', 'face_cascade', 'detect_faces', 'crop48', 'predict_images']

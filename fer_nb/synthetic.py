@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
 from PIL import Image
-from .data import EMOTIONS
+from .core import EMOTIONS
 from .errors import FerArgError, FolderInUse
 
 # %% auto #0

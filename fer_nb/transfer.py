@@ -13,6 +13,7 @@ import timm
 from fastai.vision.learner import TimmBody, add_head, default_split
 from fastai.learner import Learner
 from fastai.callback.core import Callback
+from .core import CAPSTONE4
 from .errors import WeightsUnavailable, FerArgError, FerFileError  # WeightsUnavailable: the hub or a file could not give the weights
 
 # %% auto #0
@@ -222,7 +223,7 @@ CAPSTONE = pd.DataFrame([
 
 def regime_frame(recs) -> pd.DataFrame:
     "`metrics_frame` of run records with their regime, weights and trainable parameters."
-    from fer_nb.learner import metrics_frame
+    from fer_nb.records import metrics_frame
     recs = list(recs.values()) if isinstance(recs, dict) else list(recs)
     df = metrics_frame(recs)
     df.insert(0, 'regime', [r.get('regime', 'scratch') for r in recs])
@@ -235,13 +236,14 @@ def side_by_side(arch:str, # architecture of the rows
                  records=None # folder of recorded runs (default: the project's `results/`), or False to skip
                 ) -> pd.DataFrame:
     "The capstone's rows for `arch` (as it reported them, in %) next to this notebook's runs and the recorded runs of `arch` (with 95% intervals)."
-    from fer_nb.learner import load_records, results_dir, acc_cell, data_cell
+    from fer_nb.records import load_records, results_dir, acc_cell, data_cell
     recs = list(recs.values()) if isinstance(recs, dict) else list(recs)
     cap = CAPSTONE[CAPSTONE.arch == arch].set_index('regime')
     rows = [dict(regime=g, source='capstone (claimed)', weights='imagenet' if g != 'scratch' else 'none',
                  train=f"{c.train}", valid=f"{c.valid}", test=f"{c.test}") for g, c in cap.iterrows()]
     folder = results_dir() if records is None else records
-    real = [r for r in load_records(folder) if r.get('arch') == arch and r.get('status') == 'complete'] if folder and Path(folder).exists() else []
+    real = [r for r in load_records(folder) if r.get('arch') == arch and r.get('status') == 'complete'
+            and list(r['data']['classes']) == list(CAPSTONE4)] if folder and Path(folder).exists() else []  # not a pretraining (source-task) run
     for src, rs in (('this notebook', recs), ('recorded run', real)):
         for r in rs:
             rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})", weights=weights_label(r['weights']),
