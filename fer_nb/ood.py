@@ -27,10 +27,10 @@ from .inference import eval_tfms, load_model
 from .heads import make_head, count_params
 
 # %% auto #0
-__all__ = ['SEVERITY', 'CORRUPTIONS', 'RASTER', 'WHAT', 'corrupt', 'show_corruptions', 'conv_map', 'own_head', 'features',
-           'FeatureDL', 'fit_head', 'predict_feats', 'ood_sets', 'head_features', 'head_record', 'run_heads',
-           'WithTfms', 'run_models', 'face_scores', 'boot_ci', 'heads_table', 'head_diffs', 'corruption_table',
-           'plot_severity']
+__all__ = ['SEVERITY', 'CORRUPTIONS', 'RASTER', 'WHAT', 'corrupt', 'show_corruptions', 'conv_map', 'own_head', 'WithTfms',
+           'batched', 'features', 'FeatureDL', 'fit_head', 'predict_feats', 'ood_sets', 'image_sets', 'head_features',
+           'head_record', 'run_heads', 'run_models', 'face_scores', 'boot_ci', 'heads_table', 'head_diffs',
+           'corruption_table', 'plot_severity']
 
 # %% ../nbs/08b_ood.ipynb #a6e38d8e
 SEVERITY = dict(gaussian_noise=[.04, .06, .08, .09, .10],  # noise std, on 0..1 pixels (CIFAR-10-C)
@@ -80,7 +80,7 @@ def show_corruptions(face:torch.Tensor, # one uint8 face [H, W]
         axs[r, 0].set_ylabel(n.replace('_', ' '), fontsize=7)
     plt.tight_layout(pad=0.2)
 
-# %% ../nbs/08b_ood.ipynb #dc4e4473
+# %% ../nbs/08b_ood.ipynb #79685386
 def conv_map(model:nn.Module) -> nn.Sequential:
     "The custom CNN `model` without its head: its conv blocks, the last without its max-pool (a 3x3 map at 48 px)."
     if not isinstance(model, CustomCNN) or not isinstance(model[5], nn.AdaptiveMaxPool2d):
@@ -91,17 +91,25 @@ def own_head(model:nn.Module) -> nn.Sequential:
     "The custom CNN `model`'s own head on the map that `conv_map` gives: the last block's 2x2 max-pool, the global max-pool, its fully connected blocks, its output layer."
     return nn.Sequential(*list(model[4])[3:], *list(model)[5:]).eval()
 
+class WithTfms(nn.Module):
+    "`model` with its evaluation transforms in front: it takes uint8 faces `[N, H, W]`."
+    def __init__(self, model:nn.Module, meta:dict): super().__init__(); self.model, self.tf = model, eval_tfms(meta)
+    def forward(self, x): return self.model(self.tf(TensorImage(x.unsqueeze(1))).as_subclass(torch.Tensor))
+
 @torch.no_grad()
+def batched(net:nn.Module, x:torch.Tensor, bs:int=512) -> torch.Tensor:
+    "`net` (in eval mode) applied to `x` in batches of `bs`."
+    net.eval(); out = [net(x[i:i+bs]) for i in range(0, len(x), bs)]
+    return torch.cat(out) if out else torch.empty(0)
+
 def features(body:nn.Module, # a frozen body
              x:torch.Tensor, # uint8 faces [N, 48, 48]
              meta:dict, # the model's meta (channels, size, stats), from `load_model`
              bs:int=512) -> torch.Tensor:
     "`body`'s feature maps of faces `x`, preprocessed as the model was trained."
-    body.eval(); tf = eval_tfms(meta)
-    out = [body(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor)) for i in range(0, len(x), bs)]
-    return torch.cat(out) if out else torch.empty(0)
+    return batched(WithTfms(body, meta), x, bs)
 
-# %% ../nbs/08b_ood.ipynb #017434f8
+# %% ../nbs/08b_ood.ipynb #312f4c85
 from .data import _Tensors
 from .learner import KeepBest
 
@@ -132,12 +140,11 @@ def fit_head(kind:str, # 'cfc', 'lstm', 'mlp' or 'linear'
             for i, v in enumerate(learn.recorder.values)]
     return head.eval(), hist
 
-@torch.no_grad()
 def predict_feats(head:nn.Module, f:torch.Tensor, bs:int=2048) -> torch.Tensor:
-    "Predicted classes of `head` for feature maps `f`."
-    head.eval(); return torch.cat([head(f[i:i+bs]).argmax(1) for i in range(0, len(f), bs)])
+    "Predicted classes of `head` for feature maps `f` (or, for a `WithTfms` model, for faces)."
+    return batched(head, f, bs).argmax(1)
 
-# %% ../nbs/08b_ood.ipynb #32120596
+# %% ../nbs/08b_ood.ipynb #d5b27a99
 import hashlib
 RASTER = 'raster: rows top to bottom, each left to right'
 
@@ -145,13 +152,16 @@ def ood_sets(x:torch.Tensor, seed:int=0) -> dict:
     "Faces `x` under every corruption at every severity: `{(name, severity): uint8 faces}`."
     return {(n, s): corrupt(x, n, s, seed=seed) for n in CORRUPTIONS for s in range(1, 6)}
 
+def image_sets(data:FerData, domain:FerData|None=None, seed:int=0) -> dict:
+    "The faces every head and model is tested on: `data`'s splits, every corrupted test set (keys `(name, severity)`), all `domain`'s faces (`'domain'`)."
+    sets = {s: data.x[s] for s in ('train', 'valid', 'test')} | ood_sets(data.x['test'], seed)
+    if domain is not None: sets['domain'] = torch.cat([domain.x[s] for s in domain.splits])
+    return sets
+
 def head_features(model:nn.Module, meta:dict, data:FerData, domain:FerData|None=None, seed:int=0) -> dict:
-    "The frozen body's maps of `data`'s splits, of every corrupted test set (keys `(name, severity)`) and of all `domain`'s faces (`'domain'`)."
+    "The frozen body's maps of every set of `image_sets`."
     body = conv_map(model)
-    f = {s: features(body, data.x[s], meta) for s in ('train', 'valid', 'test')}
-    for k, xc in ood_sets(data.x['test'], seed).items(): f[k] = features(body, xc, meta)
-    if domain is not None: f['domain'] = features(body, torch.cat([domain.x[s] for s in domain.splits]), meta)
-    return f
+    return {k: features(body, x, meta) for k, x in image_sets(data, domain, seed).items()}
 
 def _check_split(model_path:Path, meta:dict, data:FerData):
     "The heads' data must be the body's: same classes, and (from the body's record) the same source and splits."
@@ -220,12 +230,7 @@ def run_heads(model_path, # a custom CNN's model.pt, written by `fer-nb train`
                            + f" ({fit_s:.0f} s)")
     return [json.loads((out/(k if s is None else f'{k}-s{s}')/'record.json').read_text()) for k, s in runs]
 
-# %% ../nbs/08b_ood.ipynb #c8ce4c80
-class WithTfms(nn.Module):
-    "`model` with its evaluation transforms in front: it takes uint8 faces `[N, H, W]`."
-    def __init__(self, model:nn.Module, meta:dict): super().__init__(); self.model, self.tf = model, eval_tfms(meta)
-    def forward(self, x): return self.model(self.tf(TensorImage(x.unsqueeze(1))).as_subclass(torch.Tensor))
-
+# %% ../nbs/08b_ood.ipynb #715e1d52
 def _domain_y(data:FerData, domain:FerData|None):
     return None if domain is None else torch.tensor([list(data.classes).index(domain.classes[int(i)]) for s in domain.splits for i in domain.y[s]])
 
@@ -235,8 +240,7 @@ def run_models(models:dict, # label -> model.pt written by `fer-nb train`
                progress:bool=True) -> list:
     "Trained models evaluated as they are on the clean, corrupted and other-domain faces of `run_heads`; one record each."
     out = Path(out) if out is not None else scratch_dir('fer_nb-models-')
-    sets = {s: data.x[s] for s in ('train', 'valid', 'test')} | ood_sets(data.x['test'])
-    if domain is not None: sets['domain'] = torch.cat([domain.x[s] for s in domain.splits])
+    sets = image_sets(data, domain)
     recs = []
     for label, path in models.items():
         d = out/label.split()[0]
