@@ -44,7 +44,8 @@ def _dct(n:int, # signal length
 def phash(x:torch.Tensor, # uint8 images [N, H, W]
           chunk:int=4096 # images per batched matrix product
          ) -> np.ndarray:
-    "64-bit DCT perceptual hash of each image, uint64 [N]: bit k says whether low-frequency coefficient k exceeds the median of the 63 AC ones."
+    "64-bit DCT perceptual hash of each image, uint64 [N]."
+    # bit k says whether low-frequency coefficient k exceeds the median of the 63 AC ones
     x = torch.as_tensor(x); dh, dw = _dct(x.shape[-2]), _dct(x.shape[-1])
     out = [np.zeros(0, np.uint64)]
     for i in range(0, len(x), chunk):
@@ -85,10 +86,11 @@ def dup_groups(ids:np.ndarray, # one id per image; equal ids mean duplicates
                max_examples:int=8, # example groups kept
                max_members:int=10 # images kept per example group
               ) -> dict:
-    "Duplicates within one set of images: count, groups, images in groups, groups with conflicting labels, example groups (indexes)."
+    "Duplicates in a set of images: count, groups, their images, groups with conflicting labels, examples (indexes)."
     ids, = _dense(ids)
     u, cnt = np.unique(ids, return_counts=True)
-    nlab = np.bincount(np.unique(np.stack([ids, np.asarray(y)], 1), axis=0)[:, 0], minlength=len(u)) if len(ids) else cnt
+    nlab = (np.bincount(np.unique(np.stack([ids, np.asarray(y)], 1), axis=0)[:, 0], minlength=len(u)) if len(ids)
+            else cnt)
     dup = cnt > 1; conf = dup & (nlab > 1)
     big = lambda m: np.flatnonzero(m)[np.argsort(-cnt[m], kind='stable')]  # groups, largest first
     groups = _pick(big(conf), big(dup & ~conf), max_examples)
@@ -96,13 +98,15 @@ def dup_groups(ids:np.ndarray, # one id per image; equal ids mean duplicates
                 conflicting_groups=int(conf.sum()), conflicting_images=int(cnt[conf].sum()),
                 examples=[np.flatnonzero(ids == g)[:max_members].tolist() for g in groups])
 
+# %% ../nbs/00b_audit.ipynb #d7356f72
 def cross_dups(ida:np.ndarray, # ids of the images of split a
                ya:np.ndarray, # their labels
                idb:np.ndarray, # ids of the images of split b
                yb:np.ndarray, # their labels
                max_examples:int=8 # example pairs kept
               ) -> dict:
-    "Images of b with the id of an image of a: count, how many with a label not shared by all their copies in a, example (a, b) index pairs."
+    "Images of b with the id of an image of a: count, how many conflict, example (a, b) index pairs."
+    # an image of b conflicts when its label is not shared by all its copies in a
     ida, idb = _dense(ida, idb); ya, yb = np.asarray(ya, np.int64), np.asarray(yb, np.int64)
     k, K = int(max(ida.max(initial=-1), idb.max(initial=-1))) + 1, int(max(ya.max(initial=0), yb.max(initial=0))) + 1
     hit = np.isin(idb, ida)
@@ -124,23 +128,27 @@ def _item(data:FerData, s:str, i) -> dict:
 
 DEFINITIONS = {
     'duplicates': "exact: pixel-identical (BLAKE2b hash of the bytes, shared hashes verified pixel by pixel). "
-                  "'s-s': images of s identical to an earlier image of s (n - distinct); 'a-b': images of b identical to some image of a",
+                  "'s-s': images of s identical to an earlier image of s (n - distinct); "
+                  "'a-b': images of b identical to some image of a",
     'label_conflicts': "'a-b': images of b identical to an image of a whose copies in a do not all carry b's label",
-    'duplicate_groups': "per split: groups of identical images, images in them, groups (and their images) holding more than one label",
+    'duplicate_groups': "per split: groups of identical images, images in them, "
+                        "groups (and their images) holding more than one label",
     'near_duplicates': "same 64-bit DCT perceptual hash but not pixel-identical, near-blank images left out; "
-                       "'s-s': distinct images of s minus distinct hashes among them; 'a-b': images of b not identical to, but sharing a hash with, an image of a",
-    'near_groups': "per split, as duplicate_groups but for near-duplicates, one image standing for each distinct (non-blank) image",
+                       "'s-s': distinct images of s minus distinct hashes among them; "
+                       "'a-b': images of b not identical to, but sharing a hash with, an image of a",
+    'near_groups': "per split, as duplicate_groups but for near-duplicates, "
+                   "one image standing for each distinct (non-blank) image",
     'near_label_conflicts': "'a-b': near-duplicate images of b whose near copies in a do not all carry b's label",
     'near_blank': "pixel standard deviation below threshold_std grey levels (of 0..255)",
 }
 
+# %% ../nbs/00b_audit.ipynb #73a567da
 def audit(data:FerData, # the images to audit, all the splits it has
           blank_std:float=BLANK_STD, # near-blank: pixel standard deviation below this many grey levels
           max_examples:int=8 # example groups or pairs kept per finding
          ) -> dict:
-    "Counts per class and split, exact and near duplicates within and across splits, label conflicts and near-blank images of `data`, as a JSON-ready dict."
-    t0 = time.perf_counter()
-    splits = data.splits
+    "Counts per class and split, exact and near duplicates, label conflicts, near-blank images, as a JSON-ready dict."
+    t0 = time.perf_counter(); splits = data.splits
     X = torch.cat([data.x[s] for s in splits])
     off = np.cumsum([0] + [len(data.y[s]) for s in splits])
     part = lambda v: {s: v[off[k]:off[k+1]] for k, s in enumerate(splits)}
@@ -149,7 +157,8 @@ def audit(data:FerData, # the images to audit, all the splits it has
     y = {s: data.y[s].numpy().astype(np.int64) for s in splits}
     r = dict(source=str(data.source), label=data.label, synthetic=bool(data.synthetic), sha256=str(data.sha256),
              classes=list(data.classes), notes=[str(o) for o in data.notes], images={s: len(y[s]) for s in splits},
-             splits={s: dict(zip(data.classes, np.bincount(y[s], minlength=len(data.classes)).tolist())) for s in splits},
+             splits={s: dict(zip(data.classes, np.bincount(y[s], minlength=len(data.classes)).tolist()))
+                     for s in splits},
              definitions=DEFINITIONS)
     def within(s, ids, idx):  # duplicates among images `idx` of split s, whose ids are `ids`
         g = dup_groups(ids, y[s][idx], max_examples)
@@ -162,7 +171,8 @@ def audit(data:FerData, # the images to audit, all the splits it has
     near, near_groups, near_conflicts, near_ex = {}, {}, {}, {}
     for s in splits:
         dups[f'{s}-{s}'], groups[s] = within(s, c[s], np.arange(len(y[s])))
-        idx = np.flatnonzero(~blank[s]); idx = np.sort(idx[np.unique(c[s][idx], return_index=True)[1]])  # one per distinct non-blank image
+        # one image per distinct non-blank image
+        idx = np.flatnonzero(~blank[s]); idx = np.sort(idx[np.unique(c[s][idx], return_index=True)[1]])
         near[f'{s}-{s}'], near_groups[s] = within(s, p[s][idx], idx)
     for a, b in _pairs(splits):
         k = f'{a}-{b}'; ia, ib = np.arange(len(y[a])), np.arange(len(y[b]))
@@ -180,9 +190,7 @@ def audit(data:FerData, # the images to audit, all the splits it has
 
 # %% ../nbs/00b_audit.ipynb #f6d7199d
 def _pct(k:int, n:int) -> str: return f"{k:,} of {n:,} ({k/n:.1%})" if n else f"{k:,}"
-
 def _n(k:int, what:str) -> str: return f"{k:,} {what}{'' if k == 1 else 's'}"
-
 def _ex(it:dict) -> str: return f"{it['name'].rsplit('/', 1)[-1]} ({it['label']})"  # file name and label
 
 def audit_text(r:dict, # a report from `audit`
@@ -195,22 +203,27 @@ def audit_text(r:dict, # a report from `audit`
     L += [f"  note: {o}" for o in r['notes']]
     if r['synthetic']: L.append("  SYNTHETIC data: these findings say nothing about FER2013.")
     L += ['', pd.DataFrame(r['splits']).rename_axis('class').to_string(), '']
-    def groups(g): return (f"{_n(g['groups'], 'group')} of {_n(g['images'], 'image')}, "
-                           f"{g['conflicting_groups']:,} with conflicting labels ({_n(g['conflicting_images'], 'image')})")
+    def groups(g): return (f"{_n(g['groups'], 'group')} of {_n(g['images'], 'image')}, {g['conflicting_groups']:,} "
+                           f"with conflicting labels ({_n(g['conflicting_images'], 'image')})")
     L.append("Exact duplicates (pixel-identical):")
     for s, g in r['duplicate_groups'].items():
-        L.append(f"  within {s}: {_pct(r['duplicates'][f'{s}-{s}'], n[s])} images repeat an earlier {s} image; {groups(g)}")
-        for m in g['examples'][:examples]: L.append("    e.g. " + ' = '.join(_ex(i) for i in m[:3]) + (' = ...' if len(m) > 3 else ''))
+        L.append(f"  within {s}: {_pct(r['duplicates'][f'{s}-{s}'], n[s])} images repeat an earlier {s} image; "
+                 f"{groups(g)}")
+        for m in g['examples'][:examples]:
+            L.append("    e.g. " + ' = '.join(_ex(i) for i in m[:3]) + (' = ...' if len(m) > 3 else ''))
     for k, v in r['label_conflicts'].items():
         a, b = k.split('-')
-        L.append(f"  {b} in {a}: {_pct(r['duplicates'][k], n[b])} {b} images are identical to a {a} image, {v:,} of them with a conflicting label")
+        L.append(f"  {b} in {a}: {_pct(r['duplicates'][k], n[b])} {b} images are identical to a {a} image, "
+                 f"{v:,} of them with a conflicting label")
         for ia, ib in r['cross_examples'][k][:examples]: L.append(f"    e.g. {_ex(ib)} = {_ex(ia)}")
     L.append("Near-duplicates (same perceptual hash, pixels differ; near-blank images left out):")
     for s, g in r['near_groups'].items():
-        L.append(f"  within {s}: {r['near_duplicates'][f'{s}-{s}']:,} more distinct images than distinct hashes; {groups(g)}")
+        L.append(f"  within {s}: {r['near_duplicates'][f'{s}-{s}']:,} more distinct images than distinct hashes; "
+                 f"{groups(g)}")
     for k, v in r['near_label_conflicts'].items():
         a, b = k.split('-')
-        L.append(f"  {b} near {a}: {_pct(r['near_duplicates'][k], n[b])} {b} images are near-duplicates of a {a} image, {v:,} of them with a conflicting label")
+        L.append(f"  {b} near {a}: {_pct(r['near_duplicates'][k], n[b])} {b} images are near-duplicates "
+                 f"of a {a} image, {v:,} of them with a conflicting label")
         for ia, ib in r['near_examples'][k][:examples]: L.append(f"    e.g. {_ex(ib)} ~ {_ex(ia)}")
     nb = r['near_blank']
     L.append(f"Near-blank images (pixel std < {nb['threshold_std']:g} grey levels):")
@@ -220,6 +233,7 @@ def audit_text(r:dict, # a report from `audit`
     L.append(f"(audit took {r['seconds']:.2f} s)")
     return '\n'.join(L)
 
+# %% ../nbs/00b_audit.ipynb #9899951e
 def show_audit(r:dict, # a report from `audit`
                examples:int=3 # example file names shown per finding
               ):
@@ -234,7 +248,7 @@ def show_findings(data:FerData, # the data that was audited
                   n:int=8, # examples (columns) at most
                   scale:float=1.0 # inches per image
                  ):
-    "Show examples of one finding of the report `r` on `data`, each image titled with its split and label; None if there are none."
+    "Show examples of one finding of report `r` on `data`, titled with split and label; None if there are none."
     if what == 'blank':  # one of each distinct near-blank image
         rows = [[it] for s in r['near_blank']['examples'].values() for it in s]
         if rows:
@@ -242,12 +256,14 @@ def show_findings(data:FerData, # the data that was audited
             rows = [rows[i] for i in sorted(np.unique(ids, return_index=True)[1])]
         rows = rows[:n]
     elif '-' in what: rows = (r['near_examples'] if near else r['cross_examples']).get(what, [])[:n]
-    else: rows = [g[:2] for g in (r['near_groups'] if near else r['duplicate_groups']).get(what, {}).get('examples', [])][:n]
+    else: rows = [g[:2] for g in
+                  (r['near_groups'] if near else r['duplicate_groups']).get(what, {}).get('examples', [])][:n]
     if not rows:
         print(f"nothing to show for {what!r}{' (near)' if near else ''}"); return None
     items = [row[k] for k in range(len(rows[0])) for row in rows]  # row-major: all firsts, then all seconds
     x = torch.stack([data.x[it['split']][it['index']] for it in items])
     fig = show_faces(x, [f"{it['split']} {it['label']}" for it in items], ncols=len(rows), scale=scale)
     for ax in fig.axes:
-        for im in ax.images: im.set_clim(0, 255); im.set_interpolation('nearest')  # true grey levels, pixels as they are
+        # true grey levels, pixels as they are
+        for im in ax.images: im.set_clim(0, 255); im.set_interpolation('nearest')
     return fig

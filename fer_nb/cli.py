@@ -7,7 +7,8 @@ Docs: https://fer-nb.github.io/fer_nb/cli.html.md"""
 # %% ../nbs/09_cli.ipynb #1dc47b5f
 from __future__ import annotations
 import argparse, json, os, sys
-from .errors import FerError, FerArgError  # no torch, fastai or timm here: `fer-nb --help` and usage errors answer at once
+# no torch, fastai or timm here: `fer-nb --help` and usage errors answer at once
+from .errors import FerError, FerArgError
 
 # %% auto #0
 __all__ = ['parser', 'main']
@@ -16,7 +17,7 @@ __all__ = ['parser', 'main']
 def _audit(a):
     from fer_nb.data import load_fer
     from fer_nb.audit import audit, show_audit
-    data = load_fer(a.source, classes=a.classes, verbose=False, protocol='source')  # the source's own splits, as they are
+    data = load_fer(a.source, classes=a.classes, verbose=False, protocol='source')  # the source's splits as they are
     rep = audit(data)
     if a.json: print(json.dumps(rep))
     else: show_audit(rep)
@@ -26,18 +27,23 @@ def _train(a):
     from fer_nb.data import load_fer
     from fer_nb.learner import train, metrics_frame, run_name
     from fer_nb.models import ARCHS
-    data = load_fer(a.data, classes=a.classes, verbose=os.environ.get('RANK', '0') == '0')  # a distributed run: the first process says it
+    # a distributed run: the first process says it
+    data = load_fer(a.data, classes=a.classes, verbose=os.environ.get('RANK', '0') == '0')
     channels = a.channels or (1 if a.arch in ARCHS else 3)  # ImageNet-style bodies take the gray image repeated
-    # `train` checks the regime against the architecture and fills in its defaults (ImageNet weights, the middle stage for --cut)
-    arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}), **({'cut': a.cut} if a.cut is not None else {}),
+    # `train` checks the regime against the architecture, fills in its defaults (ImageNet weights, --cut's middle stage)
+    arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}),
+                   **({'cut': a.cut} if a.cut is not None else {}),
                    **({'head': a.head} if a.head else {})}
-    out = a.out or f"runs/{run_name(a.arch, len(data.classes), channels, a.size)}" + ('' if a.regime == 'scratch' else f"-{a.regime}")
+    out = a.out or (f"runs/{run_name(a.arch, len(data.classes), channels, a.size)}"
+                    + ('' if a.regime == 'scratch' else f"-{a.regime}"))
     rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, size=a.size, channels=channels, aug=not a.no_aug,
-                seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime, freeze_epochs=a.freeze_epochs,
-                lr_mult=a.lr_mult, train_bn=not a.no_train_bn)
-    if 'rank' in rec: return 0 if rec['status'] == 'complete' else 1  # a process after the first of a distributed run: it writes nothing
+                seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime,
+                freeze_epochs=a.freeze_epochs, lr_mult=a.lr_mult, train_bn=not a.no_train_bn)
+    # a process after the first of a distributed run: it writes nothing
+    if 'rank' in rec: return 0 if rec['status'] == 'complete' else 1
     if rec['status'] != 'complete':
-        print(f"fer-nb: training stopped: {rec['diagnosis']}; the record is in {out}/record.json", file=sys.stderr); return 1
+        print(f"fer-nb: training stopped: {rec['diagnosis']}; the record is in {out}/record.json", file=sys.stderr)
+        return 1
     print(metrics_frame(rec).to_string())
     print(f"model and run record written to {out}/ (model.pt, record.json)")
 
@@ -45,15 +51,19 @@ def _evaluate(a):
     from fer_nb.data import load_fer
     from fer_nb.inference import load_model, evaluate_data
     model, meta = load_model(a.model)
-    data = load_fer(a.data, classes=meta['classes'], verbose=not a.json, need_train=False)  # a labelled test set alone will do
+    # a labelled test set alone will do
+    data = load_fer(a.data, classes=meta['classes'], verbose=not a.json, need_train=False)
     split = a.split or ('test' if 'test' in data.splits else 'valid')
-    if split not in data.splits: raise FerArgError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
+    if split not in data.splits:
+        raise FerArgError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
     rep = evaluate_data(model, meta, data, [split])[split] | dict(split=split, data=data.label, model=str(a.model))
     if a.json: print(json.dumps(rep)); return
     lo, hi = rep['ci95']
     print(f"{split}: accuracy {rep['accuracy']:.2%} (95% CI {lo:.2%}-{hi:.2%}), n={rep['n']}  [{data.label}]")
-    for c, m in rep['per_class'].items(): print(f"  {c:9s} recall {m['recall']:.2%}  precision {m['precision']:.2%}  n={m['support']}")
+    for c, m in rep['per_class'].items():
+        print(f"  {c:9s} recall {m['recall']:.2%}  precision {m['precision']:.2%}  n={m['support']}")
 
+# %% ../nbs/09_cli.ipynb #07e52a60
 def _predict(a):
     from fer_nb.inference import load_model
     from fer_nb.predict import predict_images
@@ -69,11 +79,15 @@ def _predict(a):
 # %% ../nbs/09_cli.ipynb #025aa2a6
 def _pretrain(a):
     from fer_nb.experiments import pretrain
-    rec = pretrain(a.data, a.arch, a.source_classes, size=a.size, epochs=a.epochs, bs=a.bs, lr=a.lr, seed=a.seed, out=a.out, progress=not a.quiet)
+    rec = pretrain(a.data, a.arch, a.source_classes, size=a.size, epochs=a.epochs, bs=a.bs, lr=a.lr, seed=a.seed,
+                   out=a.out, progress=not a.quiet)
     if rec['status'] != 'complete':
-        print(f"fer-nb: pretraining stopped: {rec['diagnosis']}; the record is in {rec['out']}/record.json", file=sys.stderr); return 1
-    print(f"{rec['name']}: valid {rec['metrics']['valid']['accuracy']:.1%} on the source task; weights {rec['weights_file']} "
-          f"(sha256 {rec['weights_file_sha256'][:12]}, name {rec['weights_name']!r}); use them with --weights {rec['weights_file']}")
+        print(f"fer-nb: pretraining stopped: {rec['diagnosis']}; the record is in {rec['out']}/record.json",
+              file=sys.stderr)
+        return 1
+    print(f"{rec['name']}: valid {rec['metrics']['valid']['accuracy']:.1%} on the source task; "
+          f"weights {rec['weights_file']} (sha256 {rec['weights_file_sha256'][:12]}, name {rec['weights_name']!r}); "
+          f"use them with --weights {rec['weights_file']}")
 
 def _experiments(a):
     from fer_nb.experiments import run_suite, suite_table, table_text
@@ -81,104 +95,162 @@ def _experiments(a):
         res = run_suite(a.data, a.preset, only=a.only, out=a.out, weights=a.weights, progress=not a.quiet)
         print(res.to_string())
         if (res.status != 'failed').all() and (res.status != 'stopped').all(): return 0
-        print(f"fer-nb: {int((res.status == 'failed').sum())} run(s) failed, {int((res.status == 'stopped').sum())} stopped; "
-              f"see error.json or record.json in their folders", file=sys.stderr); return 1
+        print(f"fer-nb: {int((res.status == 'failed').sum())} run(s) failed, "
+              f"{int((res.status == 'stopped').sum())} stopped; "
+              f"see error.json or record.json in their folders", file=sys.stderr)
+        return 1
     else:
-        cols = None if a.all_columns else ['claimed_valid', 'train', 'valid', 'test', 'chosen_on', 'data', 'weights', 'epochs']
+        cols = (None if a.all_columns
+                else ['claimed_valid', 'train', 'valid', 'test', 'chosen_on', 'data', 'weights', 'epochs'])
         df = suite_table(a.records)
         print(table_text(df if cols is None else df[cols], a.format))
 
 # %% ../nbs/09_cli.ipynb #02606a63
-def parser() -> argparse.ArgumentParser:
-    "The `fer-nb` argument parser."
-    p = argparse.ArgumentParser(prog='fer-nb', description='Facial emotion recognition on FER2013 (fer_nb).')
-    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
+def _add_audit(sub):
+    "Add the `audit` subcommand to `sub`."
     a = sub.add_parser('audit', help='counts, duplicates, near-duplicates and near-blank images of a FER2013 source',
-                       description='Audit a FER2013 source: counts per split and class, exact pixel duplicates within and '
-                                   'across splits (with label conflicts), near-duplicates (perceptual hash), near-blank images.')
+                       description='Audit a FER2013 source: counts per split and class, exact pixel duplicates '
+                                   'within and across splits (with label conflicts), '
+                                   'near-duplicates (perceptual hash), near-blank images.')
     a.add_argument('source', nargs='?', default=None,
-                   help='Kaggle CSV, image folders, train/validation/test tree, or a zip of any; default: the embedded SYNTHETIC data')
+                   help='Kaggle CSV, image folders, train/validation/test tree, or a zip of any; '
+                        'default: the embedded SYNTHETIC data')
     a.add_argument('--classes', default='7', help="4 (the capstone's), 7 (all, the default) or comma-separated names")
     a.add_argument('--json', action='store_true', help='print one JSON object instead of the text report')
     a.set_defaults(func=_audit)
 
-    t = sub.add_parser('train', help='train a model; writes model.pt and record.json', description='Train a model with fastai '
-                       '(one-cycle AdamW, best epoch by validation accuracy kept, resumable) and write model.pt and its run record.')
-    t.add_argument('--arch', default='custom', help='custom (the capstone CNN), model1, model2, or any timm name (vgg16, resnet101, efficientnet_b2, ...)')
-    t.add_argument('--regime', default='scratch', choices=('scratch', 'truncated', 'frozen', 'unfrozen'),
-                   help='timm bodies: scratch (random weights, default), truncated, frozen or unfrozen (pretrained)')
-    t.add_argument('--weights', default=None, help="pretrained regimes: 'imagenet' (default, from the hub), a .safetensors/.pth file, or none")
-    t.add_argument('--cut', type=int, default=None, help='truncated: the last feature stage kept (default: the middle one)')
-    t.add_argument('--freeze-epochs', type=int, default=1, help='unfrozen: epochs of head training before unfreezing')
-    t.add_argument('--lr-mult', type=float, default=100, help="unfrozen: the head's rate over the body's")
-    t.add_argument('--head', default=None, choices=('cfc', 'lstm', 'mlp', 'linear'),
-                   help="custom CNN: read its last conv map with this head instead of its own (fer_nb.heads: a Liquid CfC, an LSTM, an MLP, a linear layer)")
-    t.add_argument('--no-train-bn', action='store_true', help="frozen bodies: freeze BatchNorm too (fastai trains it by default)")
-    t.add_argument('--data', default=None, help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
-    t.add_argument('--classes', default='4', help="4 (the capstone's, default), 7, or comma-separated names")
-    t.add_argument('--epochs', type=int, default=20); t.add_argument('--size', type=int, default=48, help='input side, px')
-    t.add_argument('--lr', type=float, default=None, help="peak learning rate (default: fastai's lr_find valley, over at most an epoch of batches; 1e-3 when an epoch has too few)")
-    t.add_argument('--bs', type=int, default=128); t.add_argument('--channels', type=int, choices=(1, 3), default=None, help='1 (gray) or 3 (gray repeated); default: 1 for our CNNs, 3 for timm bodies')
-    t.add_argument('--no-aug', action='store_true', help='no batch augmentation'); t.add_argument('--seed', type=int, default=42)
-    t.add_argument('--name', default=None, help="the run's name in its record")
-    t.add_argument('--out', default=None, help='output folder (default: runs/ARCH-...); an unfinished run there is resumed')
-    t.set_defaults(func=_train)
-
+def _add_evaluate(sub):
+    "Add the `evaluate` subcommand to `sub`."
     e = sub.add_parser('evaluate', help='metrics of a saved model on a source',
-                       description='Accuracy with 95% Wilson interval, per-class recall/precision and confusion matrix of a saved model.')
+                       description='Accuracy with 95% Wilson interval, per-class recall/precision and confusion matrix '
+                                   'of a saved model.')
     e.add_argument('model', help='model.pt written by fer-nb train')
     e.add_argument('--data', default=None, help='FER2013 source; default: the embedded SYNTHETIC data')
-    e.add_argument('--split', choices=('test', 'valid', 'train'), default=None, help='default: test where the data has it, else valid')
-    e.add_argument('--json', action='store_true', help='print one JSON object (accuracy, ci95, n, per_class, confusion)')
+    e.add_argument('--split', choices=('test', 'valid', 'train'), default=None,
+                   help='default: test where the data has it, else valid')
+    e.add_argument('--json', action='store_true',
+                   help='print one JSON object (accuracy, ci95, n, per_class, confusion)')
     e.set_defaults(func=_evaluate)
 
+def _add_predict(sub):
+    "Add the `predict` subcommand to `sub`."
     r = sub.add_parser('predict', help='emotion of each face in images',
-                       description='Label and probabilities for each image; a photo that is not a 48x48 face crop is searched for faces first.')
-    r.add_argument('model', help='model.pt written by fer-nb train'); r.add_argument('images', nargs='+', help='image files')
+                       description='Label and probabilities for each image; '
+                                   'a photo that is not a 48x48 face crop is searched for faces first.')
+    r.add_argument('model', help='model.pt written by fer-nb train')
+    r.add_argument('images', nargs='+', help='image files')
     r.add_argument('--json', action='store_true', help='print one JSON list, an object per image')
     r.set_defaults(func=_predict)
 
-    pt = sub.add_parser('pretrain', help='pretrain a timm body on a source task (angry, disgust, fear) and write it as timm weights',
-                        description="Train a timm body from scratch on FER2013 emotions outside the 4-class task, then write it as "
-                                    "ARCH.safetensors (timm's layout, for --weights FILE) with ARCH.json (name, source task, statistics, sha256).")
+# %% ../nbs/09_cli.ipynb #f890a99f
+def _add_train(sub):
+    "Add the `train` subcommand to `sub`."
+    t = sub.add_parser('train', help='train a model; writes model.pt and record.json',
+                       description='Train a model with fastai (one-cycle AdamW, best epoch by validation accuracy '
+                                   'kept, resumable) and write model.pt and its run record.')
+    t.add_argument('--arch', default='custom',
+                   help='custom (the capstone CNN), model1, model2, or any timm name '
+                        '(vgg16, resnet101, efficientnet_b2, ...)')
+    t.add_argument('--regime', default='scratch', choices=('scratch', 'truncated', 'frozen', 'unfrozen'),
+                   help='timm bodies: scratch (random weights, default), truncated, frozen or unfrozen (pretrained)')
+    t.add_argument('--weights', default=None,
+                   help="pretrained regimes: 'imagenet' (default, from the hub), a .safetensors/.pth file, or none")
+    t.add_argument('--cut', type=int, default=None,
+                   help='truncated: the last feature stage kept (default: the middle one)')
+    t.add_argument('--freeze-epochs', type=int, default=1, help='unfrozen: epochs of head training before unfreezing')
+    t.add_argument('--lr-mult', type=float, default=100, help="unfrozen: the head's rate over the body's")
+    t.add_argument('--head', default=None, choices=('cfc', 'lstm', 'mlp', 'linear'),
+                   help="custom CNN: read its last conv map with this head instead of its own "
+                        "(fer_nb.heads: a Liquid CfC, an LSTM, an MLP, a linear layer)")
+    t.add_argument('--no-train-bn', action='store_true',
+                   help="frozen bodies: freeze BatchNorm too (fastai trains it by default)")
+    t.add_argument('--data', default=None,
+                   help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
+    t.add_argument('--classes', default='4', help="4 (the capstone's, default), 7, or comma-separated names")
+    t.add_argument('--epochs', type=int, default=20)
+    t.add_argument('--size', type=int, default=48, help='input side, px')
+    t.add_argument('--lr', type=float, default=None,
+                   help="peak learning rate (default: fastai's lr_find valley, over at most an epoch of batches; "
+                        "1e-3 when an epoch has too few)")
+    t.add_argument('--bs', type=int, default=128)
+    t.add_argument('--channels', type=int, choices=(1, 3), default=None,
+                   help='1 (gray) or 3 (gray repeated); default: 1 for our CNNs, 3 for timm bodies')
+    t.add_argument('--no-aug', action='store_true', help='no batch augmentation')
+    t.add_argument('--seed', type=int, default=42)
+    t.add_argument('--name', default=None, help="the run's name in its record")
+    t.add_argument('--out', default=None,
+                   help='output folder (default: runs/ARCH-...); an unfinished run there is resumed')
+    t.set_defaults(func=_train)
+
+# %% ../nbs/09_cli.ipynb #4a6b3dd8
+def _add_pretrain(sub):
+    "Add the `pretrain` subcommand to `sub`."
+    pt = sub.add_parser('pretrain',
+                        help='pretrain a timm body on a source task (angry, disgust, fear) '
+                             'and write it as timm weights',
+                        description="Train a timm body from scratch on FER2013 emotions outside the 4-class task, then "
+                                    "write it as ARCH.safetensors (timm's layout, for --weights FILE) with ARCH.json "
+                                    "(name, source task, statistics, sha256).")
     pt.add_argument('--arch', default='resnet101', help='a timm name: vgg16, resnet101, efficientnet_b2, ...')
-    pt.add_argument('--source-classes', default='angry,disgust,fear', help='the source task: emotions outside the 4-class task')
-    pt.add_argument('--data', default=None, help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
+    pt.add_argument('--source-classes', default='angry,disgust,fear',
+                    help='the source task: emotions outside the 4-class task')
+    pt.add_argument('--data', default=None,
+                    help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
     pt.add_argument('--size', type=int, default=48, help='input side, px: the size the body will see downstream')
     pt.add_argument('--epochs', type=int, default=10); pt.add_argument('--bs', type=int, default=64)
     pt.add_argument('--lr', type=float, default=None, help="peak learning rate (default: fastai's lr_find valley)")
     pt.add_argument('--seed', type=int, default=42)
-    pt.add_argument('--out', default=None, help='output folder (default: results/PRESET/pretrain/ARCH-NAME-SIZEpx for real data); resumable')
+    pt.add_argument('--out', default=None,
+                    help='output folder (default: results/PRESET/pretrain/ARCH-NAME-SIZEpx for real data); resumable')
     pt.add_argument('--quiet', action='store_true', help='no progress bars')
     pt.set_defaults(func=_pretrain)
 
+# %% ../nbs/09_cli.ipynb #bf3e3b32
+def _add_experiments(sub):
+    "Add the `experiments` subcommand, with its actions `run` and `table`, to `sub`."
     x = sub.add_parser('experiments', help="the capstone's table: run the suite, or build the table from run records",
-                       description="Run every row of the capstone's results table (resumable), or print the table from run records.")
+                       description="Run every row of the capstone's results table (resumable), "
+                                   "or print the table from run records.")
     xs = x.add_subparsers(dest='action', required=True, metavar='ACTION')
-    xr = xs.add_parser('run', help='run the suite; complete rows are skipped, interrupted ones resume, a failure is recorded and the suite goes on')
-    xr.add_argument('--data', default=None, help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
-    xr.add_argument('--preset', default=None, choices=('ci', 'cpu', 'gpu'), help='run sizes (default: ci for synthetic data, else cpu or gpu)')
+    xr = xs.add_parser('run', help='run the suite; complete rows are skipped, interrupted ones resume, '
+                                   'a failure is recorded and the suite goes on')
+    xr.add_argument('--data', default=None,
+                    help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
+    xr.add_argument('--preset', default=None, choices=('ci', 'cpu', 'gpu'),
+                    help='run sizes (default: ci for synthetic data, else cpu or gpu)')
     xr.add_argument('--only', default=None, help="shell pattern of the rows to run, e.g. 'vgg16-*' or 'custom-gray'")
-    xr.add_argument('--out', default=None, help='folder of the runs (default: results/PRESET/suite for real data, runs/suite-PRESET-synthetic otherwise)')
+    xr.add_argument('--out', default=None, help='folder of the runs (default: results/PRESET/suite for real data, '
+                                                'runs/suite-PRESET-synthetic otherwise)')
     xr.add_argument('--weights', default='auto', choices=('auto', 'imagenet', 'none'),
-                    help='pretrained regimes: ImageNet weights where they can be had (auto), required (imagenet), or random (none)')
+                    help='pretrained regimes: ImageNet weights where they can be had (auto), required (imagenet), '
+                         'or random (none)')
     xr.add_argument('--quiet', action='store_true', help='one line per run instead of progress bars')
-    xt = xs.add_parser('table', help="the capstone's table from run records, with 95% intervals and each row's source")
+    xt = xs.add_parser('table', help="the capstone's table from run records, with 95%% intervals and each row's source")
     xt.add_argument('--records', default=None, help="folder of run records (default: the project's results/)")
     xt.add_argument('--format', default='md', choices=('md', 'csv', 'json'))
-    xt.add_argument('--all-columns', action='store_true', help="also the capstone's train and test claims, input size, hardware and record folder")
+    xt.add_argument('--all-columns', action='store_true',
+                    help="also the capstone's train and test claims, input size, hardware and record folder")
     x.set_defaults(func=_experiments)
+
+# %% ../nbs/09_cli.ipynb #e7d1ab0e
+def parser() -> argparse.ArgumentParser:
+    "The `fer-nb` argument parser."
+    p = argparse.ArgumentParser(prog='fer-nb', description='Facial emotion recognition on FER2013 (fer_nb).')
+    sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
+    for add in (_add_audit, _add_train, _add_evaluate, _add_predict, _add_pretrain, _add_experiments): add(sub)
     return p
 
 # %% ../nbs/09_cli.ipynb #9547f97d
 def main(argv:list|None=None # arguments (default: sys.argv[1:])
         ) -> int:
-    "Entry point of the `fer-nb` command: 0 done, 1 a run that stopped or failed, 2 bad usage or input (one line on stderr)."
+    "Entry point of `fer-nb`: 0 done, 1 a run that stopped or failed, 2 bad usage or input (one line on stderr)."
     a = parser().parse_args(argv)  # usage errors: argparse exits with 2
     try: return a.func(a) or 0
-    except (FerError, FileNotFoundError) as e:  # what a user can cause and fix; anything else is a bug, and shows its traceback
+    # what a user can cause and fix; anything else is a bug, and shows its traceback
+    except (FerError, FileNotFoundError) as e:
         print(f"fer-nb: error: {e}", file=sys.stderr)
         return 2
 
 # %% ../nbs/09_cli.ipynb #6271d9b3
-if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())  # python -m fer_nb.cli (torchrun, accelerate launch)
+# python -m fer_nb.cli (torchrun, accelerate launch)
+if __name__ == '__main__' and 'IPython' not in sys.modules: sys.exit(main())

@@ -8,11 +8,13 @@ Docs: https://fer-nb.github.io/fer_nb/core.html.md"""
 __all__ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
 
 # %% ../nbs/00d_core.ipynb #b52b108f
-EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013's `emotion` codes 0..6, in order
+EMOTIONS = ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')  # FER2013's `emotion` codes 0..6
 CAPSTONE4 = ('happy', 'sad', 'surprise', 'neutral')  # the capstone's 4 classes, in the same (FER2013 code) order
 SPLITS = ('train', 'valid', 'test')
-UNSPLIT = 'unsplit'  # images that a source puts in no split (a CSV without Usage, a folder of class folders); `load_fer` decides
-USAGE = {'Training': 'train', 'PublicTest': 'valid', 'PrivateTest': 'test'}  # FER2013's `Usage` (and file-name prefix) -> split
+# images that a source puts in no split (a CSV without Usage, a folder of class folders); `load_fer` decides
+UNSPLIT = 'unsplit'
+# FER2013's `Usage` (and file-name prefix) -> split
+USAGE = {'Training': 'train', 'PublicTest': 'valid', 'PrivateTest': 'test'}
 SPLIT_DIRS = {'train': 'train', 'training': 'train', 'valid': 'valid', 'validation': 'valid', 'val': 'valid',
               'test': 'test', 'testing': 'test'}  # folder names accepted for each split (case-insensitive)
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp')

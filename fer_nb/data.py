@@ -12,14 +12,16 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
-from fastcore.basics import store_attr
-warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')  # raised inside fastai's import, not actionable here
+from fastcore.basics import store_attr, patch
+# raised inside fastai's import, not actionable here
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from fastai.data.transforms import Normalize
 from fastai.torch_core import TensorImage, TensorCategory
 from fasttransform import Transform, Pipeline
-from .core import EMOTIONS, CAPSTONE4, SPLITS, UNSPLIT, USAGE, SPLIT_DIRS, IMAGE_EXTS, SIZE  # constants: fer_nb.core
+# constants: fer_nb.core
+from .core import EMOTIONS, CAPSTONE4, SPLITS, UNSPLIT, USAGE, SPLIT_DIRS, IMAGE_EXTS, SIZE
 _all_ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
 from .errors import FerError, FerDataError, FerArgError
 
@@ -39,7 +41,8 @@ def class_set(classes=4 # 4 (the capstone's), 7 (all), or a sequence of emotion 
     if isinstance(classes, str): classes = classes.split(',')
     names = tuple(str(c).strip().lower() for c in classes)
     bad = [c for c in names if c not in EMOTIONS]
-    if bad or not names: raise FerDataError(f"classes: unknown emotion(s) {bad or names}; expected 4, 7 or names from {EMOTIONS}")
+    if bad or not names:
+        raise FerDataError(f"classes: unknown emotion(s) {bad or names}; expected 4, 7 or names from {EMOTIONS}")
     return tuple(c for c in EMOTIONS if c in names)
 
 # %% ../nbs/00_data.ipynb #4b0d28ab
@@ -51,12 +54,15 @@ def decode_image(b:bytes, # the encoded image file
     try:
         im = Image.open(io.BytesIO(b)); im.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise FerDataError(f"{name}: not a readable image ({type(e).__name__}: {e}); expected a 48x48 grayscale image file") from None
+        raise FerDataError(f"{name}: not a readable image ({type(e).__name__}: {e}); "
+                           "expected a 48x48 grayscale image file") from None
     if im.mode != 'L':
         if conv is not None: conv[f'mode {im.mode} -> L'] = conv.get(f'mode {im.mode} -> L', 0) + 1
         im = im.convert('L')
     if im.size != (SIZE, SIZE):
-        if conv is not None: conv[f'size {im.size[0]}x{im.size[1]} -> 48x48'] = conv.get(f'size {im.size[0]}x{im.size[1]} -> 48x48', 0) + 1
+        if conv is not None:
+            conv[f'size {im.size[0]}x{im.size[1]} -> 48x48'] = (
+                conv.get(f'size {im.size[0]}x{im.size[1]} -> 48x48', 0) + 1)
         w, h = im.size; s = min(w, h)
         im = im.crop(((w-s)//2, (h-s)//2, (w-s)//2+s, (h-s)//2+s)).resize((SIZE, SIZE), Image.Resampling.BILINEAR)
     return np.asarray(im, dtype=np.uint8)
@@ -66,16 +72,20 @@ def _bad_pixel_row(pixels:pd.Series, name:str):
     "Name the first row of `pixels` that is not 2304 integers in 0..255 (CSV line = index + 2)."
     for i, s in enumerate(pixels):
         toks = str(s).split()
-        if len(toks) != SIZE*SIZE: return f"{name}, line {i+2}: 'pixels' has {len(toks)} values; expected {SIZE*SIZE} (48x48)"
+        if len(toks) != SIZE*SIZE:
+            return f"{name}, line {i+2}: 'pixels' has {len(toks)} values; expected {SIZE*SIZE} (48x48)"
         try: v = np.array(toks, dtype=np.int64)
-        except ValueError: return f"{name}, line {i+2}: 'pixels' holds a non-integer value; expected 2304 integers 0..255"
-        if v.min() < 0 or v.max() > 255: return f"{name}, line {i+2}: 'pixels' value {v.max() if v.max()>255 else v.min()} outside 0..255"
+        except ValueError:
+            return f"{name}, line {i+2}: 'pixels' holds a non-integer value; expected 2304 integers 0..255"
+        if v.min() < 0 or v.max() > 255:
+            return f"{name}, line {i+2}: 'pixels' value {v.max() if v.max()>255 else v.min()} outside 0..255"
     return f"{name}: 'pixels' could not be parsed; expected rows of 2304 integers 0..255"
 
+# %% ../nbs/00_data.ipynb #aebbd772
 def read_fer_csv(f, # path or file object of a Kaggle FER2013 CSV
                  name:str=None # name used in error messages
                 ) -> dict:
-    "Read a Kaggle FER2013 CSV (`emotion,pixels[,Usage]`) into `{split: (x, y, names)}` numpy arrays; without `Usage`, one `UNSPLIT` set."
+    "Read a Kaggle FER2013 CSV (`emotion,pixels[,Usage]`) as `{split: (x, y, names)}`; no `Usage`: one `UNSPLIT` set."
     name = name or str(f)
     try: df = pd.read_csv(f, dtype={'pixels': str}, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as e:
@@ -83,16 +93,20 @@ def read_fer_csv(f, # path or file object of a Kaggle FER2013 CSV
     cols = list(df.columns)
     known = {c.strip().lower(): c for c in cols}  # headers written by hand: spaces, case and column order vary
     if len(known) != len(cols) or not {'emotion', 'pixels'} <= set(known) <= {'emotion', 'pixels', 'usage'}:
-        raise FerDataError(f"{name}: columns {cols}; expected emotion,pixels,Usage (Kaggle fer2013.csv) or emotion,pixels")
+        raise FerDataError(f"{name}: columns {cols}; "
+                           "expected emotion,pixels,Usage (Kaggle fer2013.csv) or emotion,pixels")
     df = df.rename(columns={c: {'usage': 'Usage'}.get(k, k) for k, c in known.items()})
     if not len(df): raise FerDataError(f"{name}: no rows; expected FER2013 images")
     emo = pd.to_numeric(df['emotion'], errors='coerce')
     bad = np.flatnonzero(~emo.isin(range(len(EMOTIONS))).to_numpy())
-    if len(bad): raise FerDataError(f"{name}, line {bad[0]+2}: emotion {df['emotion'].iloc[bad[0]]}; expected an integer 0..6 {EMOTIONS}")
+    if len(bad):
+        raise FerDataError(f"{name}, line {bad[0]+2}: emotion {df['emotion'].iloc[bad[0]]}; "
+                           f"expected an integer 0..6 {EMOTIONS}")
     if 'Usage' in df: usage = df['Usage'].astype(str).str.strip()
     else: usage = pd.Series(['']*len(df))  # no Usage column: one unsplit set (see `load_fer`)
     bad = np.flatnonzero(~usage.isin(list(USAGE) + ([''] if 'Usage' not in df else [])).to_numpy())
-    if len(bad): raise FerDataError(f"{name}, line {bad[0]+2}: Usage {usage.iloc[bad[0]]!r}; expected one of {list(USAGE)}")
+    if len(bad):
+        raise FerDataError(f"{name}, line {bad[0]+2}: Usage {usage.iloc[bad[0]]!r}; expected one of {list(USAGE)}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
@@ -101,7 +115,8 @@ def read_fer_csv(f, # path or file object of a Kaggle FER2013 CSV
     except ValueError: raise FerDataError(_bad_pixel_row(df['pixels'], name)) from None
     x = x.astype(np.uint8).reshape(-1, SIZE, SIZE)
     y, split = emo.to_numpy().astype(np.int64), usage.map(USAGE | {'': UNSPLIT}).to_numpy()
-    return {s: (x[split == s], y[split == s], [f'row {i}' for i in np.flatnonzero(split == s)]) for s in (*SPLITS, UNSPLIT) if (split == s).any()}
+    return {s: (x[split == s], y[split == s], [f'row {i}' for i in np.flatnonzero(split == s)])
+            for s in (*SPLITS, UNSPLIT) if (split == s).any()}
 
 # %% ../nbs/00_data.ipynb #92c9a3a0
 _JUNK = ('__MACOSX', '.DS_Store', 'Thumbs.db', '.ipynb_checkpoints')
@@ -114,49 +129,61 @@ def _members(src:Path):
     return sorted(n for n in z.namelist() if not n.endswith('/')), z.read
 
 def _files(src:Path) -> list:
-    "Sorted `(relative POSIX path, Path)` of every file below folder `src`, following symlinked folders and files (`rglob` does not before Python 3.13)."
+    "Sorted `(relative POSIX path, Path)` of every file below folder `src`, following symlinked folders and files."
+    # (`Path.rglob` does not follow symlinks before Python 3.13)
     out = []
     for root, dirs, files in os.walk(src, followlinks=True):
-        dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(root, d)) != os.path.realpath(root)]  # a link to itself
+        # a link to itself is left out
+        dirs[:] = [d for d in dirs if os.path.realpath(os.path.join(root, d)) != os.path.realpath(root)]
         out += [(Path(root, f).relative_to(src).as_posix(), Path(root, f)) for f in files if Path(root, f).is_file()]
     return sorted(out)
 
 def _is_junk(p:str): return any(part in _JUNK or part.startswith('.') for part in p.split('/'))
 
+# %% ../nbs/00_data.ipynb #7bc14e73
 def _split_of(parts, src, wrapped=False):
-    "Split of an image at path `parts` (..., SPLIT, CLASS, FILE): from the file-name prefix, else the folder; CLASS/FILE alone is `UNSPLIT`."
+    "Split of an image at `parts` (..., SPLIT, CLASS, FILE): by file-name prefix, else folder; CLASS/FILE: `UNSPLIT`."
     prefix = parts[-1].split('_', 1)[0]
     if prefix in USAGE: return USAGE[prefix]
     if len(parts) == 2 or wrapped: return UNSPLIT
     d = parts[-3].lower() if len(parts) >= 3 else ''
     if d not in SPLIT_DIRS:
-        raise FerDataError(f"{src}: '{'/'.join(parts)}' is not under a split folder; expected SPLIT/CLASS/IMAGE with SPLIT one of "
+        raise FerDataError(f"{src}: '{'/'.join(parts)}' is not under a split folder; "
+                           "expected SPLIT/CLASS/IMAGE with SPLIT one of "
                            f"train, valid (validation, val), test, or a Training_/PublicTest_/PrivateTest_ file name")
     return SPLIT_DIRS[d]
 
 def read_fer_images(src:Path, paths:list, read) -> dict:
-    "Decode the images at `paths` (SPLIT/CLASS/FILE below one root) into `{split: (x, y, names)}`, plus conversion counts."
+    "Decode the images at `paths` (SPLIT/CLASS/FILE below one root) as `{split: (x, y, names)}`, and conversion counts."
     roots = {tuple(p.split('/')[:-3]) for p in paths}
-    if len(roots) > 1: raise FerDataError(f"{src}: images below more than one root folder ({sorted('/'.join(r) or '.' for r in roots)[:3]}); expected one FER2013 tree")
+    if len(roots) > 1:
+        raise FerDataError(f"{src}: images below more than one root folder "
+                           f"({sorted('/'.join(r) or '.' for r in roots)[:3]}); expected one FER2013 tree")
     out, conv, sep = {}, {}, '/' if src.is_dir() else ':'
     tops = {p.split('/')[-3].lower() for p in paths if p.count('/') >= 2}
-    wrapped = len(tops) == 1 and not tops & set(SPLIT_DIRS)  # one folder of class folders (a zip of `mydata/happy/...`): unsplit
+    # one folder of class folders (a zip of `mydata/happy/...`): unsplit
+    wrapped = len(tops) == 1 and not tops & set(SPLIT_DIRS)
     for p in paths:
         parts = p.split('/')
-        if len(parts) < 2: raise FerDataError(f"{src}: image '{p}' is not in a class folder; expected SPLIT/CLASS/IMAGE")
+        if len(parts) < 2:
+            raise FerDataError(f"{src}: image '{p}' is not in a class folder; expected SPLIT/CLASS/IMAGE")
         cls = parts[-2].lower()
-        if cls not in EMOTIONS: raise FerDataError(f"{src}: unknown class folder '{'/'.join(parts[:-1])}'; expected one of {EMOTIONS}")
+        if cls not in EMOTIONS:
+            raise FerDataError(f"{src}: unknown class folder '{'/'.join(parts[:-1])}'; expected one of {EMOTIONS}")
         split = _split_of(parts, src, wrapped)
         xs, ys, ns = out.setdefault(split, ([], [], []))
         xs.append(decode_image(read(p), f"{src}{sep}{p}", conv)); ys.append(EMOTIONS.index(cls)); ns.append(p)
-    res = {s: (np.stack(out[s][0]), np.array(out[s][1], dtype=np.int64), out[s][2]) for s in (*SPLITS, UNSPLIT) if s in out}
+    res = {s: (np.stack(out[s][0]), np.array(out[s][1], dtype=np.int64), out[s][2])
+           for s in (*SPLITS, UNSPLIT) if s in out}
     return res, conv
 
 # %% ../nbs/00_data.ipynb #dbf6499c
 def read_fer_source(src:Path) -> tuple:
     "Read FER2013 from a CSV, folder or zip at `src`: `({split: (x, y, names)}, notes)`."
     src = Path(src).expanduser()
-    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder; expected a FER2013 CSV, image folder, or zip of either")
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such file or folder; "
+                                "expected a FER2013 CSV, image folder, or zip of either")
     if src.is_file() and src.suffix.lower() == '.csv': return read_fer_csv(src), []
     if src.is_file() and not zipfile.is_zipfile(src):
         raise FerDataError(f"{src}: not a CSV (.csv) or a zip; expected a FER2013 CSV, image folder, or zip of either")
@@ -169,7 +196,8 @@ def read_fer_source(src:Path) -> tuple:
         return res, [f"converted {n} image(s): {k}" for k, n in conv.items()]
     if len(csvs) == 1:
         return read_fer_csv(io.BytesIO(read(csvs[0])), f"{src}:{csvs[0]}" if not src.is_dir() else str(src/csvs[0])), []
-    what = 'is empty' if not paths else f"has {len(csvs)} CSV files and no images" if csvs else f"has no images or CSV among its {len(paths)} files (e.g. {paths[0]!r})"
+    what = ('is empty' if not paths else f"has {len(csvs)} CSV files and no images" if csvs
+            else f"has no images or CSV among its {len(paths)} files (e.g. {paths[0]!r})")
     raise FerDataError(f"{src}: {what}; expected a Kaggle CSV (emotion,pixels,Usage), train/ and test/ image folders, "
                        f"or train/validation/test class folders")
 
@@ -202,52 +230,59 @@ class FerData:
     sha256: str    # content hash of the source
     synthetic: bool = False # True for the embedded synthetic data (not FER2013)
     notes: list = field(default_factory=list) # what was done to the data (splits made, conversions)
-    protocol: dict = field(default_factory=dict) # which split chooses (valid) and which only reports (test), and what each is
+    protocol: dict = field(default_factory=dict) # which split chooses (valid), which only reports (test), what each is
 
     @property
     def splits(self): return tuple(s for s in SPLITS if s in self.x)
     @property
-    def label(self): return ('SYNTHETIC data (fer_nb.synthetic, not FER2013)' if self.synthetic else f'FER2013 from {self.source}')
+    def label(self):
+        return 'SYNTHETIC data (fer_nb.synthetic, not FER2013)' if self.synthetic else f'FER2013 from {self.source}'
 
     def counts(self) -> pd.DataFrame:
         "Images per class (rows) and split (columns)."
         return pd.DataFrame({s: np.bincount(self.y[s].numpy(), minlength=len(self.classes)) for s in self.splits},
                             index=pd.Index(self.classes, name='class'))
 
-    def subset(self, classes) -> FerData:
-        "Only the images of `classes` (names), labels re-indexed to them."
-        classes = class_set(classes)
-        idx = torch.tensor([self.classes.index(c) if c in self.classes else -1 for c in classes])
-        if (idx < 0).any(): raise FerDataError(f"classes {classes}: not all in this data's classes {self.classes}")
-        remap = torch.full((len(self.classes),), -1, dtype=torch.int64); remap[idx] = torch.arange(len(classes))
-        x, y, names = {}, {}, {}
-        for s in self.splits:
-            keep = remap[self.y[s]] >= 0
-            x[s], y[s] = self.x[s][keep], remap[self.y[s][keep]]
-            names[s] = [n for n, k in zip(self.names[s], keep.tolist()) if k]
-        return FerData(x, y, names, classes, self.source, self.sha256, self.synthetic, list(self.notes), dict(self.protocol))
-
-    def sample(self, n:int, # at most this many images per class
-               splits=None, # the splits to sample (default: all)
-               seed:int=0) -> FerData:
-        "A seeded sample of at most `n` images per class in `splits` (for quick runs and timing slices); says so in its notes."
-        splits = list(self.splits if splits is None else splits)
-        g = torch.Generator().manual_seed(seed)
-        x, y, names = dict(self.x), dict(self.y), dict(self.names)
-        for s in splits:
-            if s not in self.x: raise FerDataError(f"split {s!r}: not in this data (it has {self.splits})")
-            perm = torch.randperm(len(self.y[s]), generator=g)
-            keep = torch.cat([perm[self.y[s][perm] == c][:n] for c in range(len(self.classes))]).sort().values
-            x[s], y[s], names[s] = self.x[s][keep], self.y[s][keep], [self.names[s][i] for i in keep.tolist()]
-        sha = hashlib.sha256(f"{self.sha256}:sample:{n}:{splits}:{seed}".encode()).hexdigest()
-        return FerData(x, y, names, self.classes, self.source, sha, self.synthetic,
-                       [*self.notes, f"a sample: at most {n} images per class of {splits} (seed {seed})"], dict(self.protocol))
-
     def __repr__(self):
         n = {s: len(self.y[s]) for s in self.splits}
-        return (f"FerData: {self.label}\n  {len(self.classes)} classes {self.classes}\n  images {n}, sha256 {self.sha256[:12]}"
+        return (f"FerData: {self.label}\n  {len(self.classes)} classes {self.classes}\n"
+                f"  images {n}, sha256 {self.sha256[:12]}"
                 + (f"\n  protocol {self.protocol['name']!r}: {self.protocol['means']}" if self.protocol else '')
                 + ''.join(f"\n  note: {o}" for o in self.notes))
+
+# %% ../nbs/00_data.ipynb #0712188a
+@patch
+def subset(self:FerData, classes) -> FerData:
+    "Only the images of `classes` (names), labels re-indexed to them."
+    classes = class_set(classes)
+    idx = torch.tensor([self.classes.index(c) if c in self.classes else -1 for c in classes])
+    if (idx < 0).any(): raise FerDataError(f"classes {classes}: not all in this data's classes {self.classes}")
+    remap = torch.full((len(self.classes),), -1, dtype=torch.int64); remap[idx] = torch.arange(len(classes))
+    x, y, names = {}, {}, {}
+    for s in self.splits:
+        keep = remap[self.y[s]] >= 0
+        x[s], y[s] = self.x[s][keep], remap[self.y[s][keep]]
+        names[s] = [n for n, k in zip(self.names[s], keep.tolist()) if k]
+    return FerData(x, y, names, classes, self.source, self.sha256, self.synthetic, list(self.notes),
+                   dict(self.protocol))
+
+@patch
+def sample(self:FerData, n:int, # at most this many images per class
+           splits=None, # the splits to sample (default: all)
+           seed:int=0) -> FerData:
+    "A seeded sample of at most `n` images per class in `splits` (for quick runs and timing); says so in its notes."
+    splits = list(self.splits if splits is None else splits)
+    g = torch.Generator().manual_seed(seed)
+    x, y, names = dict(self.x), dict(self.y), dict(self.names)
+    for s in splits:
+        if s not in self.x: raise FerDataError(f"split {s!r}: not in this data (it has {self.splits})")
+        perm = torch.randperm(len(self.y[s]), generator=g)
+        keep = torch.cat([perm[self.y[s][perm] == c][:n] for c in range(len(self.classes))]).sort().values
+        x[s], y[s], names[s] = self.x[s][keep], self.y[s][keep], [self.names[s][i] for i in keep.tolist()]
+    sha = hashlib.sha256(f"{self.sha256}:sample:{n}:{splits}:{seed}".encode()).hexdigest()
+    return FerData(x, y, names, self.classes, self.source, sha, self.synthetic,
+                   [*self.notes, f"a sample: at most {n} images per class of {splits} (seed {seed})"],
+                   dict(self.protocol))
 
 # %% ../nbs/00_data.ipynb #a834bc0f
 def stratified_split(y:torch.Tensor, # labels
@@ -284,7 +319,8 @@ def _read_cached(src:Path) -> dict:
         try: return torch.load(f, weights_only=True)
         except Exception: pass  # unreadable cache: decode again
     res, notes = read_fer_source(src)
-    d = dict(x={s: torch.from_numpy(v[0]) for s, v in res.items()}, y={s: torch.from_numpy(v[1]) for s, v in res.items()},
+    d = dict(x={s: torch.from_numpy(v[0]) for s, v in res.items()},
+             y={s: torch.from_numpy(v[1]) for s, v in res.items()},
              names={s: list(v[2]) for s, v in res.items()}, notes=notes, sha256=sha)
     f.parent.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix(f'.tmp{os.getpid()}'); torch.save(d, tmp); tmp.replace(f)
@@ -292,36 +328,43 @@ def _read_cached(src:Path) -> dict:
 
 PROTOCOLS = dict(
     auto="'holdout' for a source with train and PublicTest but no PrivateTest (the dev copy), else 'source'",
-    holdout="valid = a seeded, stratified 10% of train, chooses (epoch, rate, variant); test = the source's PublicTest, only reports",
-    source="the source's splits: valid = PublicTest chooses, test = PrivateTest reports (Kaggle's full data); valid from train where missing")
+    holdout="valid = a seeded, stratified 10% of train, chooses (epoch, rate, variant); "
+            "test = the source's PublicTest, only reports",
+    source="the source's splits: valid = PublicTest chooses, test = PrivateTest reports (Kaggle's full data); "
+           "valid from train where missing")
 
+# %% ../nbs/00_data.ipynb #2a610f1c
 def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else the embedded synthetic set
              classes=4, # 4 (capstone), 7 (all) or a list of emotion names
              valid_pct:float=0.1, # fraction of train held out as `valid` when the source has no validation split
              seed:int=42, # seed of that split
              verbose:bool=True, # print what was loaded
-             need_train:bool=True, # False (evaluation): a source without training images is fine, and unsplit images are `test`
-             protocol:str='auto' # which split chooses and which reports: 'auto', 'holdout' or 'source' (see `PROTOCOLS`)
+             need_train:bool=True, # False (evaluation): no training images needed, and unsplit images are `test`
+             protocol:str='auto' # which split chooses and which reports: 'auto', 'holdout' or 'source' (`PROTOCOLS`)
             ) -> FerData:
     "Load FER2013 (or the synthetic stand-in) as uint8 tensors, through the content-keyed cache."
-    source = source or os.environ.get('FER_NB_DATA') or None
-    synthetic = source is None
+    source = source or os.environ.get('FER_NB_DATA') or None; synthetic = source is None
     src = synthetic_source() if synthetic else Path(source).expanduser()
-    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder; expected a FER2013 CSV, image folder, or zip of either")
+    if not src.exists():
+        raise FileNotFoundError(f"{src}: no such file or folder; "
+                                "expected a FER2013 CSV, image folder, or zip of either")
     d = _read_cached(src)
     x, y, names, notes = dict(d['x']), dict(d['y']), dict(d['names']), list(d['notes'])
     if UNSPLIT in x:
-        if len(x) > 1: raise FerDataError(f"{src}: mixes images in split folders ({', '.join(s for s in x if s != UNSPLIT)}) with images in class "
-                                          f"folders at the top ({names[UNSPLIT][0]!r}); expected one layout")
+        if len(x) > 1:
+            raise FerDataError(f"{src}: mixes images in split folders ({', '.join(s for s in x if s != UNSPLIT)}) with "
+                               f"images in class folders at the top ({names[UNSPLIT][0]!r}); expected one layout")
         to = 'train' if need_train else 'test'
         for k in (x, y, names): k[to] = k.pop(UNSPLIT)
         notes.append(f"no splits in the source: its {len(y[to])} images are the {to} split")
     if 'train' not in x and need_train:
-        raise FerDataError(f"{src}: no training images found; expected a train split (Training rows, a train/ folder, or class folders)")
+        raise FerDataError(f"{src}: no training images found; "
+                           "expected a train split (Training rows, a train/ folder, or class folders)")
     if protocol not in PROTOCOLS: raise FerArgError(f"protocol={protocol!r}: expected one of {list(PROTOCOLS)}")
     if protocol == 'auto': protocol = 'holdout' if {'train', 'valid'} <= set(x) and 'test' not in x else 'source'
     if protocol == 'holdout':
-        if 'test' in x: raise FerArgError(f"protocol='holdout' for {src}: it has a test split of its own (PrivateTest); use protocol='source'")
+        if 'test' in x: raise FerArgError(f"protocol='holdout' for {src}: it has a test split of its own "
+                                          "(PrivateTest); use protocol='source'")
         if 'valid' in x:
             for k in (x, y, names): k['test'] = k.pop('valid')
             notes.append("protocol 'holdout': the source's PublicTest (valid) is the test split")
@@ -331,7 +374,8 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
         names['valid'], names['train'] = [names['train'][i] for i in take], [names['train'][i] for i in keep]
         notes.append(f"no validation split in the source: valid = a stratified {valid_pct:.0%} of train (seed {seed})")
     prot = dict(name=protocol, chooses='valid', reports='test', means=PROTOCOLS[protocol])
-    data = FerData(x, y, names, EMOTIONS, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes, prot).subset(classes)
+    data = FerData(x, y, names, EMOTIONS, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes,
+                   prot).subset(classes)
     if verbose: print(data)
     return data
 
@@ -364,13 +408,15 @@ class ResizeBatch(Transform):
     def __init__(self, size): self.size = size
     def encodes(self, x:TensorImage):
         if x.shape[-1] == self.size: return x
-        return TensorImage(F.interpolate(x.as_subclass(torch.Tensor), size=(self.size, self.size), mode='bilinear', antialias=True, align_corners=False))
+        return TensorImage(F.interpolate(x.as_subclass(torch.Tensor), size=(self.size, self.size), mode='bilinear',
+                                         antialias=True, align_corners=False))
 
 class ToChannels(Transform):
-    "Repeat a 1-channel batch to `n` channels (gray -> RGB for ImageNet bodies); after augmentation, so that is done once."
+    "Repeat a 1-channel batch to `n` channels (gray -> RGB for ImageNet bodies); after augmentation, which runs once."
     order = 90
     def __init__(self, n=3): self.n = n
-    def encodes(self, x:TensorImage): return x if x.shape[1] == self.n else TensorImage(x.as_subclass(torch.Tensor).expand(-1, self.n, -1, -1))
+    def encodes(self, x:TensorImage):
+        return x if x.shape[1] == self.n else TensorImage(x.as_subclass(torch.Tensor).expand(-1, self.n, -1, -1))
 
 # %% ../nbs/00_data.ipynb #ba3dbce4
 class BatchAug(Transform):
@@ -393,8 +439,10 @@ class BatchAug(Transform):
         flip = torch.where(u(B) < self.p_flip, -1., 1.)
         shift = (u(B, 2)*2-1) * 2*self.max_shift * aff[:, None]   # grid coordinates span 2
         cos, sin = torch.cos(ang)/zoom, torch.sin(ang)/zoom
-        theta = torch.stack([torch.stack([cos*flip, -sin, shift[:, 0]], 1), torch.stack([sin*flip, cos, shift[:, 1]], 1)], 1)
-        t = F.grid_sample(t, F.affine_grid(theta, t.shape, align_corners=False), mode='bilinear', padding_mode='reflection', align_corners=False)
+        theta = torch.stack([torch.stack([cos*flip, -sin, shift[:, 0]], 1),
+                             torch.stack([sin*flip, cos, shift[:, 1]], 1)], 1)
+        t = F.grid_sample(t, F.affine_grid(theta, t.shape, align_corners=False), mode='bilinear',
+                          padding_mode='reflection', align_corners=False)
         lit = (u(B) < self.p_lighting).float()[:, None, None, None]
         l = self.max_lighting
         contrast = torch.exp((u(B)[:, None, None, None]*2-1) * -math.log(1-l) * lit)
@@ -415,10 +463,11 @@ def fer_dl(data:FerData, split:str='valid', bs:int=128, shuffle:bool=False, drop
     return dl
 
 def fer_tfms(data:FerData, channels:int=1, size:int=48, aug:bool=True, stats=None) -> list:
-    "Batch transforms: float, resize to `size`, augmentation (train only), `channels`, normalise with `stats` (default: train's)."
+    "Batch transforms: float, resize to `size`, augment (train only), `channels`, normalise (`stats`, default train's)."
     mean, std = stats or pixel_stats(data.x['train'])
     mean, std = (mean,)*channels if np.ndim(mean) == 0 else mean, (std,)*channels if np.ndim(std) == 0 else std
-    return [ToFloat(), ResizeBatch(size), *([BatchAug()] if aug else []), ToChannels(channels), Normalize.from_stats(mean, std)]
+    return [ToFloat(), ResizeBatch(size), *([BatchAug()] if aug else []), ToChannels(channels),
+            Normalize.from_stats(mean, std)]
 
 def fer_dls(data:FerData, # the images
             bs:int=128, # batch size
@@ -447,7 +496,8 @@ def show_faces(x, # images: uint8 [N, 48, 48] or a normalised batch [N, C, H, W]
     x = torch.as_tensor(x).detach().cpu().float()
     if x.ndim == 4: x = x[:, 0]
     n = len(x); nrows = (n + ncols - 1)//ncols
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*scale, nrows*scale*(1.25 if labels is not None else 1)), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*scale, nrows*scale*(1.25 if labels is not None else 1)),
+                            squeeze=False)
     for i, ax in enumerate(axs.flat):
         ax.axis('off')
         if i < n:

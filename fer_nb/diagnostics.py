@@ -9,6 +9,7 @@ from __future__ import annotations
 import math, time
 from functools import partial
 import numpy as np, pandas as pd, torch, torch.nn as nn
+from fastcore.basics import patch, store_attr
 from fastai.callback.core import Callback, CancelFitException
 from .errors import FerArgError, FerFileError
 
@@ -21,41 +22,33 @@ ACTS = (nn.ReLU, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.ReLU6, nn.ELU, nn.Sigmoid, n
 
 def _saturated(m, o):
     "Fraction of activation outputs `o` of module `m` that are saturated (sigmoid/tanh) or near zero (others)."
-    if isinstance(m, nn.Sigmoid): return ((o < 0.01) | (o > 0.99)).float().mean().item(), (o.abs() < 1e-3).float().mean().item()
+    if isinstance(m, nn.Sigmoid):
+        return ((o < 0.01) | (o > 0.99)).float().mean().item(), (o.abs() < 1e-3).float().mean().item()
     if isinstance(m, nn.Tanh): return (o.abs() > 0.99).float().mean().item(), (o.abs() < 1e-3).float().mean().item()
     return float('nan'), (o.abs() < 1e-3).float().mean().item()
 
+# %% ../nbs/04_gradient_diagnostics.ipynb #3bf4a12b
 class GradDiag(Callback):
-    "Per-layer gradient norms, update-to-weight ratios and activation statistics every `every` steps; stops at the first non-finite value, naming the layer."
+    "Per-layer gradient norms, update ratios, activation stats every `every` steps; names the first non-finite layer."
     order = -10  # before the learner's NonFiniteGuard, so that a non-finite loss is traced to its layer here
     def __init__(self, every:int=10, # record one training step in `every`
                  stop_nonfinite:bool=True, # stop training at a non-finite loss or gradient
                  acts:bool=True): # also watch activation layers (ReLU, SiLU, sigmoid, ...)
-        self.every, self.stop_nonfinite, self.acts = every, stop_nonfinite, acts
-        self.rows, self.act_rows, self.names, self._hooks, self.step, self.diagnosis, self.first_nonfinite = [], [], [], [], 0, None, None
+        store_attr()
+        (self.rows, self.act_rows, self.names, self._hooks, self.step, self.diagnosis,
+         self.first_nonfinite) = [], [], [], [], 0, None, None
         self._rec, self._seek, self._out, self._g, self._w0 = False, False, {}, {}, {}
-    def before_fit(self): self._fresh = True  # fastai's get_preds also sends before_fit: start only when training begins
+    def before_fit(self): self._fresh = True  # fastai's get_preds also sends before_fit: start when training begins
     def before_train(self):
         if not getattr(self, '_fresh', False): return
         self._fresh, m = False, self.learn.model
-        self.layers = [(n, mod) for n, mod in m.named_modules() if isinstance(getattr(mod, 'weight', None), nn.Parameter)]
+        self.layers = [(n, mod) for n, mod in m.named_modules()
+                       if isinstance(getattr(mod, 'weight', None), nn.Parameter)]
         self.act_layers = [(n, mod) for n, mod in m.named_modules() if isinstance(mod, ACTS)] if self.acts else []
         self.names = [n for n, _ in self.layers]
         self.rows, self.act_rows, self.step, self.diagnosis, self.first_nonfinite = [], [], 0, None, None
         self._hooks = [mod.register_forward_hook(self._hook(n, kind='layer')) for n, mod in self.layers]
         self._hooks += [mod.register_forward_hook(self._hook(n, kind='act')) for n, mod in self.act_layers]
-    def _hook(self, name, kind):
-        def f(mod, inp, out):
-            if self._seek:  # looking for the first non-finite output
-                if torch.is_tensor(out) and self.first_nonfinite is None and not torch.isfinite(out).all(): self.first_nonfinite = name
-                return
-            if not self._rec or not torch.is_tensor(out): return
-            o = out.detach().float()
-            if kind == 'layer': self._out[name] = (o.mean().item(), o.std().item())
-            else:
-                sat, zero = _saturated(mod, o)
-                self.act_rows.append(dict(step=self.step, layer=name, mean=o.mean().item(), std=o.std().item(), saturated=sat, near_zero=zero))
-        return f
     def before_batch(self):
         self._rec = self.training and self.step % self.every == 0
         self._out, self._g = {}, {}
@@ -63,44 +56,75 @@ class GradDiag(Callback):
         if self.training and self.stop_nonfinite and not torch.isfinite(self.loss).all(): self._stop()
     def after_backward(self):
         if not self.training or not self._rec: return
-        self._g = {n: mod.weight.grad.detach().float().norm().item() for n, mod in self.layers if mod.weight.grad is not None}
+        self._g = {n: mod.weight.grad.detach().float().norm().item()
+                   for n, mod in self.layers if mod.weight.grad is not None}
         self._w0 = {n: mod.weight.detach().clone() for n, mod in self.layers if n in self._g}
         if self.stop_nonfinite and not all(math.isfinite(g) for g in self._g.values()): self._stop()
-    def _stop(self):
-        self._seek = True
-        try:
-            with torch.no_grad(): self.learn.model(*self.xb)
-        finally: self._seek = False
-        bad = [n for n, g in self._g.items() if not math.isfinite(g)]
-        where = (f"the first layer with a non-finite output is {self.first_nonfinite!r}" if self.first_nonfinite
-                 else "every layer's output is finite on this batch, so the overflow is in the loss or the backward pass")
-        self.diagnosis = (f"non-finite values at training step {self.step} (epoch {self.epoch}): {where}"
-                          + (f"; non-finite gradients in {len(bad)} layers, first {bad[0]!r}" if bad else '') + '. Training stopped.')
-        print(self.diagnosis)
-        raise CancelFitException
-    def after_step(self):
-        if self._rec:
-            for n, mod in self.layers:
-                if n not in self._w0: continue
-                w0 = self._w0[n]; upd = (mod.weight.detach() - w0).float().norm().item(); wn = w0.float().norm().item()
-                mean, std = self._out.get(n, (float('nan'), float('nan')))
-                self.rows.append(dict(step=self.step, epoch=self.epoch, layer=n, grad=self._g[n], weight=wn, update_ratio=upd/(wn + 1e-12), out_mean=mean, out_std=std))
-            self._w0 = {}
     def after_batch(self):
         if self.training and self._hooks: self.step += 1
     def after_fit(self):
         for h in self._hooks: h.remove()
         self._hooks = []
-    def frame(self) -> pd.DataFrame:
-        "One row per recorded step and layer."
-        return pd.DataFrame(self.rows)
-    def act_frame(self) -> pd.DataFrame:
-        "One row per recorded step and activation layer."
-        return pd.DataFrame(self.act_rows)
+
+# %% ../nbs/04_gradient_diagnostics.ipynb #efe49857
+@patch
+def _hook(self:GradDiag, name, kind):
+    "The forward hook of layer `name`: its output's statistics on a recorded step; when seeking, is it finite?"
+    def f(mod, inp, out):
+        if self._seek:  # looking for the first non-finite output
+            if torch.is_tensor(out) and self.first_nonfinite is None and not torch.isfinite(out).all():
+                self.first_nonfinite = name
+            return
+        if not self._rec or not torch.is_tensor(out): return
+        o = out.detach().float()
+        if kind == 'layer': self._out[name] = (o.mean().item(), o.std().item())
+        else:
+            sat, zero = _saturated(mod, o)
+            self.act_rows.append(dict(step=self.step, layer=name, mean=o.mean().item(), std=o.std().item(),
+                                      saturated=sat, near_zero=zero))
+    return f
+
+@patch
+def _stop(self:GradDiag):
+    "Re-run the batch to find the first layer with a non-finite output, say so, and stop training."
+    self._seek = True
+    try:
+        with torch.no_grad(): self.learn.model(*self.xb)
+    finally: self._seek = False
+    bad = [n for n, g in self._g.items() if not math.isfinite(g)]
+    where = (f"the first layer with a non-finite output is {self.first_nonfinite!r}" if self.first_nonfinite
+             else "every layer's output is finite on this batch, so the overflow is in the loss or the backward pass")
+    self.diagnosis = (f"non-finite values at training step {self.step} (epoch {self.epoch}): {where}"
+                      + (f"; non-finite gradients in {len(bad)} layers, first {bad[0]!r}" if bad else '')
+                      + '. Training stopped.')
+    print(self.diagnosis)
+    raise CancelFitException
+
+# %% ../nbs/04_gradient_diagnostics.ipynb #dfc3b0bf
+@patch
+def after_step(self:GradDiag):
+    "On a recorded step: each layer's gradient norm, weight norm, update-to-weight ratio and output statistics."
+    if self._rec:
+        for n, mod in self.layers:
+            if n not in self._w0: continue
+            w0 = self._w0[n]; upd = (mod.weight.detach() - w0).float().norm().item(); wn = w0.float().norm().item()
+            mean, std = self._out.get(n, (float('nan'), float('nan')))
+            self.rows.append(dict(step=self.step, epoch=self.epoch, layer=n, grad=self._g[n], weight=wn,
+                                  update_ratio=upd/(wn + 1e-12), out_mean=mean, out_std=std))
+        self._w0 = {}
+
+@patch
+def frame(self:GradDiag) -> pd.DataFrame:
+    "One row per recorded step and layer."
+    return pd.DataFrame(self.rows)
+
+@patch
+def act_frame(self:GradDiag) -> pd.DataFrame:
+    "One row per recorded step and activation layer."
+    return pd.DataFrame(self.act_rows)
 
 # %% ../nbs/04_gradient_diagnostics.ipynb #976a1770
 from pathlib import Path
-from fastcore.basics import patch
 
 @patch
 def save(self:GradDiag, fn) -> Path:
@@ -117,7 +141,8 @@ def load(cls:GradDiag, fn) -> GradDiag:
     return gd
 
 # %% ../nbs/04_gradient_diagnostics.ipynb #e41dd06f
-def _fmt_layers(names, n=4): return ', '.join(map(repr, names[:n])) + (f" and {len(names)-n} more" if len(names) > n else '')
+def _fmt_layers(names, n=4):
+    return ', '.join(map(repr, names[:n])) + (f" and {len(names)-n} more" if len(names) > n else '')
 
 def diagnose(gd:GradDiag, # a callback that has recorded a fit
              vanish:float=1e-4, # a layer's gradient below this fraction of the largest layer's: vanishing
@@ -132,24 +157,32 @@ def diagnose(gd:GradDiag, # a callback that has recorded a fit
     first = df[df.step == df.step.min()].set_index('layer').grad.dropna()
     first = first.reindex(sorted(first.index, key=order.get))
     low = first[first < vanish*first.max()]
-    if len(low): out.append(f"VANISHING gradients at the first recorded step: {len(low)} of {len(first)} layers have a gradient norm below "
-                            f"{vanish:g} of the largest ({first.max():.1e}): {_fmt_layers(list(low.index))} (smallest {low.min():.1e}).")
+    if len(low): out.append(
+        f"VANISHING gradients at the first recorded step: {len(low)} of {len(first)} layers have a gradient norm below "
+        f"{vanish:g} of the largest ({first.max():.1e}): {_fmt_layers(list(low.index))} (smallest {low.min():.1e}).")
     g = df.pivot_table(index='layer', columns='step', values='grad')
     growth = (g.max(axis=1) / g.iloc[:, 0]).dropna()
     big = growth[growth > explode]
-    if len(big): out.append(f"EXPLODING gradients: {len(big)} layers' gradient norms grew more than {explode:g}-fold during training: "
-                            f"{_fmt_layers(list(big.sort_values(ascending=False).index))} (up to {big.max():.1e}-fold).")
+    if len(big): out.append(
+        f"EXPLODING gradients: {len(big)} layers' gradient norms grew more than {explode:g}-fold during training: "
+        f"{_fmt_layers(list(big.sort_values(ascending=False).index))} (up to {big.max():.1e}-fold).")
     u = df.groupby('layer').update_ratio.median()
     slow, fast = u[u < low_update], u[u > high_update]
-    if len(slow): out.append(f"{len(slow)} layers barely move (median update/weight below {low_update:g}): {_fmt_layers(list(slow.index))}.")
-    if len(fast): out.append(f"{len(fast)} layers are rewritten at each step (median update/weight above {high_update:g}): {_fmt_layers(list(fast.index))}; the learning rate is too high for them.")
+    if len(slow): out.append(f"{len(slow)} layers barely move (median update/weight below {low_update:g}): "
+                             f"{_fmt_layers(list(slow.index))}.")
+    if len(fast): out.append(
+        f"{len(fast)} layers are rewritten at each step (median update/weight above {high_update:g}): "
+        f"{_fmt_layers(list(fast.index))}; the learning rate is too high for them.")
     a = gd.act_frame()
     if not a.empty:
         s = a.groupby('layer')[['near_zero', 'saturated']].mean()
         d, sat = s[s.near_zero > dead].index.tolist(), s[s.saturated > saturated].index.tolist()
-        if d: out.append(f"{len(d)} activation layers are dead (over {dead:.0%} of outputs near zero): {_fmt_layers(d)}.")
-        if sat: out.append(f"{len(sat)} activation layers are saturated (over {saturated:.0%} of outputs at their limits): {_fmt_layers(sat)}.")
-    out.append('no sign of vanishing or exploding gradients' + f" (gradient norms {df.grad.min():.1e} to {df.grad.max():.1e}, median update/weight {df.update_ratio.median():.1e})"
+        if d: out.append(f"{len(d)} activation layers are dead (over {dead:.0%} of outputs near zero): "
+                         f"{_fmt_layers(d)}.")
+        if sat: out.append(f"{len(sat)} activation layers are saturated (over {saturated:.0%} of outputs at their "
+                           f"limits): {_fmt_layers(sat)}.")
+    out.append('no sign of vanishing or exploding gradients' + f" (gradient norms {df.grad.min():.1e} to "
+               f"{df.grad.max():.1e}, median update/weight {df.update_ratio.median():.1e})"
                if not out else f"{len(out)} finding(s).")
     return out
 
@@ -177,12 +210,14 @@ def plot_layers(gd:GradDiag, value:str='grad', layers=None, ax=None, title:str|N
     if ax is None: _, ax = plt.subplots(figsize=(5, 2.6))
     for n in layers:
         d = df[df.layer == n]; ax.plot(d.step, d[value], label=n)
-    ax.set_yscale('log'); ax.set_xlabel('training step', fontsize=8); ax.set_title(title or value, fontsize=9); ax.legend(fontsize=6)
+    ax.set_yscale('log'); ax.set_xlabel('training step', fontsize=8)
+    ax.set_title(title or value, fontsize=9); ax.legend(fontsize=6)
     return ax
 
 # %% ../nbs/04_gradient_diagnostics.ipynb #d0ecde30
-def diag_overhead(data, every:int=10, bs:int=128, n_batches:int=40, rounds:int=3, seed:int=0, model_kw:dict|None=None) -> dict:
-    "Seconds per training step of the custom CNN with and without `GradDiag(every)`, best of `rounds` alternating rounds."
+def diag_overhead(data, every:int=10, bs:int=128, n_batches:int=40, rounds:int=3, seed:int=0,
+                  model_kw:dict|None=None) -> dict:
+    "Seconds per training step of the custom CNN with and without `GradDiag(every)`, best of `rounds` alternating runs."
     from fastai.learner import Learner
     from fastai.losses import CrossEntropyLossFlat
     from fastai.torch_core import set_seed
@@ -192,19 +227,21 @@ def diag_overhead(data, every:int=10, bs:int=128, n_batches:int=40, rounds:int=3
     x = data.sample(bs*n_batches//len(data.classes) + 1, splits=['train'], seed=seed)
     def run(diag):
         set_seed(seed); cbs = [GradDiag(every=every)] if diag else []
-        learn = Learner(fer_dls(x, bs=bs, aug=False), CustomCNN(len(data.classes), **(model_kw or {})).to(memory_format=torch.channels_last),
+        learn = Learner(fer_dls(x, bs=bs, aug=False),
+                        CustomCNN(len(data.classes), **(model_kw or {})).to(memory_format=torch.channels_last),
                         loss_func=CrossEntropyLossFlat(), cbs=cbs)
         with learn.no_bar(), learn.no_logging():
             t0 = time.perf_counter(); learn.fit(1, 1e-3); t = time.perf_counter() - t0
         return t / len(learn.dls.train)
     res = [(run(False), run(True)) for _ in range(rounds)]
     plain, diag = min(r[0] for r in res), min(r[1] for r in res)
-    return dict(every=every, bs=bs, steps=n_batches, rounds=rounds, s_per_step_plain=round(plain, 4), s_per_step_diag=round(diag, 4),
-                overhead=round(diag/plain - 1, 3), threads=torch.get_num_threads(), all_rounds=[[round(a, 4), round(b, 4)] for a, b in res])
+    return dict(every=every, bs=bs, steps=n_batches, rounds=rounds,
+                s_per_step_plain=round(plain, 4), s_per_step_diag=round(diag, 4), overhead=round(diag/plain - 1, 3),
+                threads=torch.get_num_threads(), all_rounds=[[round(a, 4), round(b, 4)] for a, b in res])
 
 # %% ../nbs/04_gradient_diagnostics.ipynb #32f311ab
 def sigmoid_mlp(n_in:int, n_out:int, width:int=64, depth:int=12) -> nn.Sequential:
-    "An MLP of `depth` hidden layers of `width` logistic (sigmoid) units, no normalisation, for images flattened to `n_in` inputs."
+    "An MLP of `depth` hidden layers of `width` logistic (sigmoid) units, no normalisation, on `n_in` flat inputs."
     layers = [nn.Flatten()]
     for i in range(depth): layers += [nn.Linear(n_in if i == 0 else width, width), nn.Sigmoid()]
     return nn.Sequential(*layers, nn.Linear(width, n_out))
@@ -212,7 +249,7 @@ def sigmoid_mlp(n_in:int, n_out:int, width:int=64, depth:int=12) -> nn.Sequentia
 @torch.no_grad()
 def yilmaz_poli_init_(model:nn.Module, k:float=1.0, # the mean of each layer's weights is -k/fan_in
                       layers=(nn.Linear, nn.Conv2d)) -> nn.Module:
-    "Shift every weight of `layers` in `model` so that its mean is `-k/fan_in` (Yilmaz & Poli 2022), keeping its spread; in place."
+    "Shift each weight of `layers` in `model` to mean `-k/fan_in` (Yilmaz & Poli 2022), keeping its spread; in place."
     for m in model.modules():
         if isinstance(m, layers):
             fan_in = m.weight[0].numel()
@@ -221,15 +258,16 @@ def yilmaz_poli_init_(model:nn.Module, k:float=1.0, # the mean of each layer's w
 
 # %% ../nbs/04_gradient_diagnostics.ipynb #6892fe46
 class ApplyInit(Callback):
-    "Apply `fn(model)` (an initialiser such as `yilmaz_poli_init_`) before the first epoch of a fresh (not resumed) run."
+    "Apply `fn(model)` (an initialiser, e.g. `yilmaz_poli_init_`) before the first epoch of a fresh (not resumed) run."
     order = -100
     def __init__(self, fn): self.fn, self.applied = fn, False
     def before_fit(self):
-        if not self.applied and not getattr(self.learn, 'resume_epoch', 0): self.fn(self.learn.model); self.applied = True
+        if not self.applied and not getattr(self.learn, 'resume_epoch', 0):
+            self.fn(self.learn.model); self.applied = True
 
 # %% ../nbs/04_gradient_diagnostics.ipynb #e7d90f19
 def quadrants(n_train:int=4000, n_valid:int=1000, n_test:int=1000, dim:int=20, bs:int=64, seed:int=0):
-    "fastai `DataLoaders` (train, valid, test) of Gaussian points in `dim` dimensions, 4 classes by the sides of two random hyperplanes."
+    "fastai `DataLoaders` (train, valid, test) of Gaussian points in `dim` dimensions; 4 classes, by two random planes."
     from fastai.data.core import DataLoaders
     g = torch.Generator().manual_seed(seed)
     a, b = torch.randn(dim, generator=g), torch.randn(dim, generator=g)
@@ -238,8 +276,9 @@ def quadrants(n_train:int=4000, n_valid:int=1000, n_test:int=1000, dim:int=20, b
     dls = DataLoaders.from_dsets(split(n_train), split(n_valid), split(n_test), bs=bs)
     return dls
 
-def mlp_experiment(dls, init:str='default', k:float=1.0, depth:int=10, width:int=64, epochs:int=30, lr:float=1.0, seed:int=0, every:int=20):
-    "Train a `sigmoid_mlp` on `dls` with PyTorch's default initialisation or Yilmaz & Poli's, SGD with momentum; returns `(learn, GradDiag)`."
+def mlp_experiment(dls, init:str='default', k:float=1.0, depth:int=10, width:int=64, epochs:int=30, lr:float=1.0,
+                   seed:int=0, every:int=20):
+    "Train a `sigmoid_mlp` on `dls`, PyTorch's default init or Yilmaz & Poli's, SGD with momentum; `(learn, GradDiag)`."
     from fastai.learner import Learner
     from fastai.losses import CrossEntropyLossFlat
     from fastai.metrics import accuracy
@@ -251,6 +290,7 @@ def mlp_experiment(dls, init:str='default', k:float=1.0, depth:int=10, width:int
     if init == 'yilmaz_poli': yilmaz_poli_init_(model, k)
     elif init != 'default': raise FerArgError(f"init={init!r}: expected 'default' or 'yilmaz_poli'")
     gd = GradDiag(every=every)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=partial(SGD, mom=0.9), cbs=gd)
+    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=partial(SGD, mom=0.9),
+                    cbs=gd)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
     return learn, gd

@@ -30,7 +30,8 @@ def init_distributed(device=None, # 'cpu' or 'cuda'; default: cuda if available
     try: from accelerate import PartialState
     except ImportError: raise FerArgError("a distributed launch needs Accelerate: pip install accelerate") from None
     state = PartialState(cpu=device.type == 'cpu', timeout=datetime.timedelta(seconds=timeout))
-    return state, torch.device('cpu') if device.type == 'cpu' else state.device  # not 'cpu:0', which torch.load cannot map to
+    # not 'cpu:0', which torch.load cannot map to
+    return state, torch.device('cpu') if device.type == 'cpu' else state.device
 
 # %% ../nbs/01e_distributed.ipynb #95e125a4
 from fastai.distributed import DistributedDL, DistributedTrainer
@@ -44,9 +45,10 @@ def _broadcast(self:DistributedDL, t, rank):
     return t.cpu().tolist()
 
 class ShardTrain(DistributedTrainer):
-    "fastai's `DistributedTrainer` for the training batches only: every process validates on the whole split, so metrics agree."
+    "fastai's `DistributedTrainer` for training batches only: each process validates the whole split, so metrics agree."
     def before_fit(self):
-        self.learn.model = self.accelerator.prepare(nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if self.sync_bn else self.model)
+        self.learn.model = self.accelerator.prepare(
+            nn.SyncBatchNorm.convert_sync_batchnorm(self.model) if self.sync_bn else self.model)
         self.old_dls = list(self.dls)
         self.learn.dls.loaders = [self._wrap_dl(self.dls.train), *self.dls.loaders[1:]]
         if rank_distrib(): self.learn.logger = lambda *a: None
@@ -59,7 +61,8 @@ class ShardLog(Callback):
     def __init__(self): self.epochs = []
     def before_train(self): self._seen = []
     def after_batch(self):
-        if self.training and getattr(self.learn.dl, 'dl', None) is not None: self._seen.append(self.learn.dl.dl.last_idxs)
+        if self.training and getattr(self.learn.dl, 'dl', None) is not None:
+            self._seen.append(self.learn.dl.dl.last_idxs)
     def after_train(self):
         mine = torch.cat(self._seen).tolist() if self._seen else []
         every = [None]*world_size(); torch.distributed.all_gather_object(every, mine)
@@ -80,9 +83,11 @@ def same_everywhere(x):
     box = [x]; torch.distributed.broadcast_object_list(box, src=0); return box[0]
 
 def distributed_info(state, bs:int, cbs=()) -> dict|None:
-    "What a record says about a distributed run: world size, backend, per-process and global batch, learning-rate rule, and each epoch's shares."
+    "A record's view of a distributed run: world size, backend, per-process and global batch, lr rule, epochs' shares."
     if state is None: return dict(world_size=1, bs_per_process=bs, bs_global=bs)
     log = next((c for c in cbs if isinstance(c, ShardLog)), None)
-    return dict(world_size=world_size(), backend=torch.distributed.get_backend(), launcher_env={k: os.environ.get(k) for k in ('LOCAL_WORLD_SIZE', 'MASTER_ADDR')},
-                bs_per_process=bs, bs_global=bs*world_size(), lr_scaling="none: fastai's convention; the rate is used as given (or as lr_find found it)",
+    return dict(world_size=world_size(), backend=torch.distributed.get_backend(),
+                launcher_env={k: os.environ.get(k) for k in ('LOCAL_WORLD_SIZE', 'MASTER_ADDR')},
+                bs_per_process=bs, bs_global=bs*world_size(),
+                lr_scaling="none: fastai's convention; the rate is used as given (or as lr_find found it)",
                 validation='every process, on the whole valid split', shards=log.epochs if log else [])

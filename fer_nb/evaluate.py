@@ -43,7 +43,8 @@ def classification_report(y, # true labels (ints)
                       precision=cm[i, i]/got if got else 0.,  # never predicted: 0, as scikit-learn's zero_division=0
                       ci95=list(wilson(int(cm[i, i]), sup)) if sup else None)
     return dict(accuracy=k/tot if tot else None, ci95=list(wilson(k, tot)) if tot else None, n=tot, correct=k,
-                per_class={c: {m: (float(v) if isinstance(v, (float, np.floating)) else v) for m, v in d.items()} for c, d in per.items()},
+                per_class={c: {m: (float(v) if isinstance(v, (float, np.floating)) else v) for m, v in d.items()}
+                           for c, d in per.items()},
                 confusion=cm.tolist(), predicted_counts=cm.sum(0).tolist())
 
 # %% ../nbs/01b_evaluate.ipynb #c55bd248
@@ -52,7 +53,8 @@ def most_confused(cm, classes, min_count:int=1) -> pd.DataFrame:
     cm = np.asarray(cm)
     rows = [(classes[i], classes[j], int(cm[i, j]), cm[i, j]/max(cm[i].sum(), 1))
             for i in range(len(classes)) for j in range(len(classes)) if i != j and cm[i, j] >= min_count]
-    return pd.DataFrame(rows, columns=['true', 'predicted', 'count', 'share of true']).sort_values('count', ascending=False, ignore_index=True)
+    return pd.DataFrame(rows, columns=['true', 'predicted', 'count', 'share of true']).sort_values(
+        'count', ascending=False, ignore_index=True)
 
 def plot_confusion(cm, classes, title:str='', normalize:bool=True, ax=None):
     "Plot confusion matrix `cm` (rows: true) as a heat map, row-normalised by default."
@@ -62,9 +64,11 @@ def plot_confusion(cm, classes, title:str='', normalize:bool=True, ax=None):
     ax.imshow(shown, cmap='Blues', vmin=0, vmax=1 if normalize else None)
     for i in range(len(classes)):
         for j in range(len(classes)):
-            ax.text(j, i, f"{shown[i, j]:.2f}\n({int(cm[i, j])})" if normalize else int(cm[i, j]), ha='center', va='center', fontsize=7,
+            ax.text(j, i, f"{shown[i, j]:.2f}\n({int(cm[i, j])})" if normalize else int(cm[i, j]),
+                    ha='center', va='center', fontsize=7,
                     color='white' if shown[i, j] > (0.6 if normalize else shown.max()*0.6) else 'black')
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right', fontsize=8); ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha='right', fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
     ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title, fontsize=9)
     return ax
 

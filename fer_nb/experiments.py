@@ -28,14 +28,20 @@ SUITE = pd.DataFrame([('custom-gray', 'custom', 'scratch', 1), ('custom-rgb', 'c
                      columns=['key', 'arch', 'regime', 'channels']).set_index('key')
 
 # %% ../nbs/06_experiments.ipynb #43ee015a
-def run_kwargs(key:str, p, weights:str='auto') -> dict:
-    "The `train` arguments of suite row `key` under preset `p`; `weights`: 'auto' (ImageNet if it can be had, else none), 'imagenet' or 'none'."
+def run_kwargs(key:str, # a row of `SUITE`
+               p, # a preset, from `preset`
+               weights:str='auto' # 'auto' (ImageNet if it can be had, else none), 'imagenet' or 'none'
+              ) -> dict:
+    "The `train` arguments of suite row `key` under preset `p`."
     if key not in SUITE.index: raise KeyError(f"suite row {key!r}: unknown; expected one of {list(SUITE.index)}")
-    if weights not in ('auto', 'imagenet', 'none'): raise FerArgError(f"weights={weights!r}: expected 'auto', 'imagenet' or 'none'")
+    if weights not in ('auto', 'imagenet', 'none'):
+        raise FerArgError(f"weights={weights!r}: expected 'auto', 'imagenet' or 'none'")
     r = SUITE.loc[key]
-    if r.arch == 'custom': return dict(arch='custom', channels=int(r.channels), epochs=p.epochs, bs=p.bs, arch_kwargs=dict(p.custom))
+    if r.arch == 'custom':
+        return dict(arch='custom', channels=int(r.channels), epochs=p.epochs, bs=p.bs, arch_kwargs=dict(p.custom))
     t = p.transfer
-    kw = dict(arch=r.arch, regime=r.regime, channels=3, epochs=t['epochs'], bs=t['bs'], size=t['size'], lr=t.get('lr'), lr_find_it=t['lr_find_it'])
+    kw = dict(arch=r.arch, regime=r.regime, channels=3, epochs=t['epochs'], bs=t['bs'], size=t['size'], lr=t.get('lr'),
+              lr_find_it=t['lr_find_it'])
     if r.regime == 'unfrozen': kw |= dict(freeze_epochs=t['freeze_epochs'], lr_unfrozen=t.get('lr'))
     if r.regime != 'scratch':
         w = None if weights == 'none' else 'imagenet' if weights == 'imagenet' else weights_for(r.arch)
@@ -51,7 +57,8 @@ class _EpochBar(Callback):
     order = 100
     def __init__(self, mb, key): self.mb, self.key = mb, key
     def before_fit(self):
-        self.pb = progress_bar(range(self.n_epoch), parent=self.mb, leave=False); self.pb.update(getattr(self.learn, 'resume_epoch', 0))
+        self.pb = progress_bar(range(self.n_epoch), parent=self.mb, leave=False)
+        self.pb.update(getattr(self.learn, 'resume_epoch', 0))
     def after_epoch(self):
         if not hasattr(self, 'pb'): return
         self.pb.comment = f"{self.key}: epoch {self.epoch+1}/{self.n_epoch}"
@@ -59,9 +66,10 @@ class _EpochBar(Callback):
 
 # %% ../nbs/06_experiments.ipynb #f60865e7
 def suite_dir(p) -> Path:
-    "Default output folder of preset `p`'s suite: `results/<preset>/suite` for real data, `runs/suite-<preset>-synthetic` for the synthetic faces."
+    "Default folder of preset `p`'s suite: `results/<preset>/suite` (real data) or `runs/suite-<preset>-synthetic`."
     return results_dir()/p.name/'suite' if p.data else Path('runs')/f"suite-{p.name}-synthetic"
 
+# %% ../nbs/06_experiments.ipynb #cfdcb8bc
 def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: the synthetic faces
               preset_name:str|None=None, # 'ci', 'cpu' or 'gpu' (default as `preset`)
               only:str|None=None, # shell pattern of the rows to run, e.g. 'vgg16-*'
@@ -69,22 +77,20 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
               weights:str='auto', # pretrained regimes: 'auto', 'imagenet' or 'none'
               rows:list|None=None, # run these rows instead (each a key of SUITE, or a `(key, train kwargs)` pair)
               progress:bool=True) -> pd.DataFrame:
-    "Run the capstone's table as a suite of `train` runs; returns one row per run: status ('complete', 'skipped', 'failed' or 'stopped'), seconds, folder."
+    "The capstone's table as `train` runs; a row per run: status (complete, skipped, failed, stopped), seconds, folder."
     p = preset(preset_name, source)
     out = Path(out) if out is not None else suite_dir(p)
     keys = [k for k in SUITE.index if only is None or fnmatch.fnmatch(k, only)] if rows is None else rows
     if not keys: raise FerArgError(f"--only {only!r}: matches no suite row; the rows are {list(SUITE.index)}")
     data = load_fer(p.data, classes=4, verbose=False)
-    small = data.sample(p.transfer['sample']) if p.transfer.get('sample') else data  # ci: big bodies on a sample of every split
-    out.mkdir(parents=True, exist_ok=True)
-    log_f = out/'suite.json'
+    small = data.sample(p.transfer['sample']) if p.transfer.get('sample') else data  # ci: big bodies on a sample
+    out.mkdir(parents=True, exist_ok=True); log_f = out/'suite.json'
     log = json.loads(log_f.read_text()) if log_f.exists() else {}
     mb = master_bar(keys) if progress else keys
     res = []
     for item in mb:
         key, kw = item if isinstance(item, tuple) else (item, None)
-        d, t0 = out/key, time.perf_counter()
-        rec_f = d/'record.json'
+        d, t0 = out/key, time.perf_counter(); rec_f = d/'record.json'
         if rec_f.exists() and json.loads(rec_f.read_text()).get('status') == 'complete':
             res.append(dict(key=key, status='skipped', seconds=0., out=str(d))); continue
         try:
@@ -97,7 +103,8 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
         except Exception as e:
             status, err = 'failed', f"{type(e).__name__}: {e}"
             d.mkdir(parents=True, exist_ok=True)
-            (d/'error.json').write_text(json.dumps(dict(key=key, error=err, traceback=traceback.format_exc()), indent=1))
+            (d/'error.json').write_text(
+                json.dumps(dict(key=key, error=err, traceback=traceback.format_exc()), indent=1))
         s = round(time.perf_counter() - t0, 1)
         res.append(dict(key=key, status=status, seconds=s, out=str(d)))
         log[key] = dict(status=status, seconds=s, error=err, preset=p.name, data=p.data or 'SYNTHETIC')
@@ -108,23 +115,29 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
     return pd.DataFrame(res).set_index('key')
 
 # %% ../nbs/06_experiments.ipynb #58d139fa
-SOURCE3 = ('angry', 'disgust', 'fear')  # FER2013's emotions outside the capstone's four: a source task that needs no download
+# FER2013's emotions outside the capstone's four: a source task that needs no download
+SOURCE3 = ('angry', 'disgust', 'fear')
 
 def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; None: the synthetic faces
              arch:str='resnet101', # a timm body
              source_classes=SOURCE3, # the source task: emotions none of which is in the 4-class task
              size:int=48, # input side, px: the size the body will see downstream
              epochs:int=10, bs:int=64, lr:float|None=None, seed:int=42,
-             out=None, # folder of the run and its weights (default: results/<preset>/pretrain/<arch>-<name>-<size>px; a temporary one for synthetic data)
+             out=None, # default: results/<preset>/pretrain/<arch>-<name>-<size>px, a temporary one for synthetic data
              name:str|None=None, # the weights' name in tables (default: 'fer2013-3emo' for angry, disgust, fear)
              progress:bool=True) -> dict:
-    "Train `arch` from scratch on `source_classes`, then write its body as timm weights `out/<arch>.safetensors` and their description `out/<arch>.json`."
+    "Train `arch` from scratch on `source_classes`; save its body as timm weights `out/<arch>.safetensors` + `.json`."
     classes = class_set(source_classes)
-    if set(classes) & set(CAPSTONE4): raise FerArgError(f"source classes {classes}: the source task must not share a class with the 4-class task {CAPSTONE4}")
-    data = source.subset(classes) if isinstance(source, FerData) else load_fer(source, classes=classes, verbose=progress)
+    if set(classes) & set(CAPSTONE4):
+        raise FerArgError(f"source classes {classes}: the source task must not share a class with the 4-class task "
+                          f"{CAPSTONE4}")
+    data = (source.subset(classes) if isinstance(source, FerData)
+            else load_fer(source, classes=classes, verbose=progress))
     name = name or ('fer2013-3emo' if classes == SOURCE3 else 'fer2013-' + '-'.join(classes))
     if data.synthetic: name += ' (SYNTHETIC)'
-    out = Path(out) if out is not None else run_dir(preset(None, None if data.synthetic else data.source), f"pretrain/{arch}-{name.split()[0]}-{size}px")
+    out = (Path(out) if out is not None
+           else run_dir(preset(None, None if data.synthetic else data.source),
+                        f"pretrain/{arch}-{name.split()[0]}-{size}px"))
     rec = train(data, arch, regime='scratch', channels=3, size=size, epochs=epochs, bs=bs, lr=lr, seed=seed, out=out,
                 name=f"{arch} pretrain on {', '.join(classes)} ({size} px)", progress=progress)
     wf, side = Path(out)/f'{arch}.safetensors', Path(out)/f'{arch}.json'
@@ -132,11 +145,14 @@ def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; N
     model, meta = load_model(Path(out)/'model.pt')
     body = timm.create_model(arch, pretrained=False, num_classes=0)  # timm's layout, as the hub's files have it
     missing, unexpected = body.load_state_dict(model[0].model.state_dict(), strict=False)
-    if unexpected: raise RuntimeError(f"pretrain: body tensors with no place in timm's {arch}: {unexpected[:3]}")  # a bug, not a user's error
+    # a bug, not a user's error
+    if unexpected: raise RuntimeError(f"pretrain: body tensors with no place in timm's {arch}: {unexpected[:3]}")
     save_file({k: v.contiguous() for k, v in body.state_dict().items()}, wf)
     mean, std = meta['stats']
-    about = dict(name=name, arch=arch, size=size, sha256=_sha256(wf), record=str(Path(out)/'record.json'), untrained=missing,
-                 source_task=dict(classes=list(classes), data=data.label, data_sha256=data.sha256, protocol=data.protocol.get('name')),
+    about = dict(name=name, arch=arch, size=size, sha256=_sha256(wf), record=str(Path(out)/'record.json'),
+                 untrained=missing,
+                 source_task=dict(classes=list(classes), data=data.label, data_sha256=data.sha256,
+                                  protocol=data.protocol.get('name')),
                  mean=[mean]*3 if np.ndim(mean) == 0 else list(mean), std=[std]*3 if np.ndim(std) == 0 else list(std))
     side.write_text(json.dumps(about, indent=1))
     rec |= dict(weights_file=str(wf), weights_file_sha256=about['sha256'], weights_name=name)
@@ -144,49 +160,58 @@ def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; N
     return rec
 
 # %% ../nbs/06_experiments.ipynb #29920bc5
-_PLAIN = {'weights', 'cut', 'widths', 'hidden', 'inner_norm'}  # settings that do not make a run an experiment (inner_norm only when off)
+# settings that do not make a run an experiment (inner_norm only when off)
+_PLAIN = {'weights', 'cut', 'widths', 'hidden', 'inner_norm'}
 
 def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
-    "Is record `r` a plain run of this row: complete, default settings, the 4-class task, (on real data) the whole training split, and pretrained weights for a pretrained regime?"
+    """Is record `r` a plain run of this row: complete, default settings, the 4-class task, (on real data) the whole
+    training split, and pretrained weights for a pretrained regime?"""
     c, ak = r.get('config', {}), r.get('config', {}).get('arch_kwargs') or {}
     probe = not r['data']['synthetic'] and any('sample' in n for n in r['data'].get('notes', []))
-    return (r.get('status') == 'complete' and r.get('arch') == arch and list(r['data']['classes']) == list(CAPSTONE4)  # not a source task
+    return (r.get('status') == 'complete' and r.get('arch') == arch
+            and list(r['data']['classes']) == list(CAPSTONE4)  # not a source task
             and r.get('regime', 'scratch') == regime and c.get('channels') == channels
-            and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none' or r['data']['synthetic'])  # pretrained rows: weights
+            and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none'
+                 or r['data']['synthetic'])  # pretrained rows: weights
             and c.get('aug', True) and set(ak) <= _PLAIN and not ak.get('inner_norm') and not probe)
 
 def _protocol(r:dict) -> str:
-    "The record's protocol: 'holdout', 'source', or 'PublicTest' for records made before protocols were recorded (valid was PublicTest)."
+    "`r`'s protocol: 'holdout', 'source', or 'PublicTest' for records older than protocols (valid was PublicTest)."
     return r['data'].get('protocol', {}).get('name') or ('synthetic' if r['data']['synthetic'] else 'PublicTest')
 
-_CHOSEN = dict(holdout='valid: 10% of train', PublicTest='PublicTest (older run: no test)', source='valid', synthetic='valid')
+_CHOSEN = dict(holdout='valid: 10% of train', PublicTest='PublicTest (older run: no test)', source='valid',
+               synthetic='valid')
 
 def _hw(r:dict) -> str:
     h = r.get('hardware', {}); return h.get('gpu') or f"CPU, {h.get('cpu_count', '?')} cores"
 
-
+# %% ../nbs/06_experiments.ipynb #6e5ec550
 def suite_table(records=None, # folder of run records (default: the project's `results/`)
                 keys=None # the rows (default: all of SUITE)
                ) -> pd.DataFrame:
-    "The capstone's table from the run records below `records`: measured accuracy with 95% intervals next to the capstone's claims, and each row's source."
+    "The capstone's table from run records: measured accuracy (95% CI) beside the capstone's claims, each row's source."
     folder = Path(records) if records is not None else results_dir()
     recs = load_records(folder) if folder.exists() else []
     rows = []
     for key in (keys or SUITE.index):
         s = SUITE.loc[key]
         cap = CAPSTONE[(CAPSTONE.arch == s.arch) & (CAPSTONE.regime == s.regime)]
-        claim = lambda col: f"{cap[col].iloc[0]}" if len(cap) and key != 'custom-gray' else '-'  # the capstone reported its CNN once: RGB
+        # the capstone reported its CNN once: RGB
+        claim = lambda col: f"{cap[col].iloc[0]}" if len(cap) and key != 'custom-gray' else '-'
         row = dict(row=key, claimed_train=claim('train'), claimed_valid=claim('valid'), claimed_test=claim('test'))
         ok = [r for r in recs if _eligible(r, s.arch, s.regime, int(s.channels))]
-        if any(_protocol(r) == 'holdout' for r in ok): ok = [r for r in ok if _protocol(r) == 'holdout']  # valid means one thing per row
+        # valid means one thing per row
+        if any(_protocol(r) == 'holdout' for r in ok): ok = [r for r in ok if _protocol(r) == 'holdout']
         if not ok:
-            rows.append(row | dict(train='not run', valid='', test='', chosen_on='', data='', weights='', size='', epochs='', hardware='', record=''))
+            rows.append(row | dict(train='not run', valid='', test='', chosen_on='', data='', weights='', size='',
+                                   epochs='', hardware='', record=''))
             continue
         r = max(ok, key=lambda r: r['metrics']['valid']['accuracy'])
         m = r['metrics']
         rows.append(row | {sp: acc_cell(m[sp]) if sp in m else '' for sp in ('train', 'valid', 'test')}
-                    | dict(chosen_on=_CHOSEN.get(_protocol(r), 'valid'), data=data_cell(r), weights=weights_label(r.get('weights')), size=r['config'].get('size'), epochs=len(r['history']),
-                           hardware=_hw(r), record=r['out']))
+                    | dict(chosen_on=_CHOSEN.get(_protocol(r), 'valid'), data=data_cell(r),
+                           weights=weights_label(r.get('weights')), size=r['config'].get('size'),
+                           epochs=len(r['history']), hardware=_hw(r), record=r['out']))
     return pd.DataFrame(rows).set_index('row')
 
 # %% ../nbs/06_experiments.ipynb #97a7b34d

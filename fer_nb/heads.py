@@ -20,7 +20,7 @@ def map_to_seq(x:torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/08a_heads.ipynb #4026abdf
 class MapHead(nn.Module):
-    "Base of the heads: per-channel standardisation (BatchNorm over batch and positions), optionally after pooling the map to `grid`x`grid`."
+    "Base of the heads: per-channel standardisation (BatchNorm over batch and positions), optionally pooled to `grid`."
     def __init__(self, n_in:int, grid:int|None=None):
         super().__init__()
         self.pool = nn.AdaptiveMaxPool2d(grid) if grid else nn.Identity()
@@ -29,8 +29,9 @@ class MapHead(nn.Module):
         "The standardised map as a sequence `[B, positions, channels]`."
         return self.bn(self.pool(x).flatten(2)).transpose(1, 2)
 
+# %% ../nbs/08a_heads.ipynb #8d5c6771
 class CfCHead(MapHead):
-    "A Liquid closed-form continuous-time network (ncps' `CfC`, Hasani et al. 2022) reads the positions in order; its last state, projected, gives the classes."
+    "A Liquid CfC (ncps, Hasani et al. 2022) reads the positions in order; its projected last state gives the classes."
     def __init__(self, n_in:int, n_out:int, units:int=64, **kwargs):
         super().__init__(n_in)
         from ncps.torch import CfC  # imported here: only this head needs ncps
@@ -38,18 +39,20 @@ class CfCHead(MapHead):
     def forward(self, x): return self.rnn(self.seq(x))[0]
 
 class LSTMHead(MapHead):
-    "An LSTM reads the positions in order; a linear layer classifies its last output. By default as many parameters as `CfCHead`."
+    "An LSTM reads the positions in order; a linear layer classifies its last output. By default as large as `CfCHead`."
     def __init__(self, n_in:int, n_out:int, hidden:int|None=None):
         super().__init__(n_in)
         hidden = hidden or lstm_like(n_in, n_out, count_params(CfCHead(n_in, n_out)))
         self.rnn, self.fc = nn.LSTM(n_in, hidden, batch_first=True), nn.Linear(hidden, n_out)
     def forward(self, x): return self.fc(self.rnn(self.seq(x))[0][:, -1])
 
+# %% ../nbs/08a_heads.ipynb #da38be2e
 class MLPHead(MapHead):
     "The `grid`x`grid` positions flattened, one hidden layer with dropout, then the classes."
     def __init__(self, n_in:int, n_out:int, hidden:int=128, p:float=0.4, grid:int=3):
         super().__init__(n_in, grid)
-        self.mlp = nn.Sequential(nn.Flatten(), nn.Linear(n_in*grid*grid, hidden), nn.ReLU(inplace=True), nn.Dropout(p), nn.Linear(hidden, n_out))
+        self.mlp = nn.Sequential(nn.Flatten(), nn.Linear(n_in*grid*grid, hidden), nn.ReLU(inplace=True), nn.Dropout(p),
+                                 nn.Linear(hidden, n_out))
     def forward(self, x): return self.mlp(self.seq(x))
 
 class LinearHead(MapHead):

@@ -31,7 +31,8 @@ def get_probs(model:torch.nn.Module, # a trained model
              ) -> torch.Tensor:
     "Class probabilities `[N, C]` of `model` for images `x`."
     model.eval(); tf = eval_tfms(meta); dev = next(model.parameters()).device
-    out = [torch.softmax(model(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float(), 1).cpu()
+    out = [torch.softmax(
+               model(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float(), 1).cpu()
            for i in range(0, len(x), bs)]
     return torch.cat(out) if out else torch.empty(0, 0)
 
@@ -50,12 +51,18 @@ def save_model(model, meta:dict, path) -> Path:
 def load_model(path, device='cpu') -> tuple:
     "`(model, meta)` from a file written by `save_model`."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: no such model file; expected a model.pt written by `fer-nb train`")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model file; expected a model.pt written by `fer-nb train`")
     try: d = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e: raise FerFileError(f"{path}: not a fer_nb model file ({type(e).__name__}); expected a model.pt written by `fer-nb train`") from None
-    if not isinstance(d, dict) or 'meta' not in d: raise FerFileError(f"{path}: not a fer_nb model file (no 'meta'); expected a model.pt written by `fer-nb train`")
+    except Exception as e:
+        raise FerFileError(f"{path}: not a fer_nb model file ({type(e).__name__}); "
+                           "expected a model.pt written by `fer-nb train`") from None
+    if not isinstance(d, dict) or 'meta' not in d:
+        raise FerFileError(f"{path}: not a fer_nb model file (no 'meta'); "
+                           "expected a model.pt written by `fer-nb train`")
     meta = d['meta']
-    kw = {k: v for k, v in meta.get('arch_kwargs', {}).items() if k != 'weights'}  # the file holds every weight: nothing to fetch
+    # the file holds every weight: nothing to fetch
+    kw = {k: v for k, v in meta.get('arch_kwargs', {}).items() if k != 'weights'}
     model = get_model(meta['arch'], len(meta['classes']), meta['channels'], **kw)
     model.load_state_dict(d['state_dict']); model.to(device).eval()
     return model, meta

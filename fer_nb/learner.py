@@ -13,7 +13,7 @@ from .data import FerData, fer_dls, fer_tfms, pixel_stats
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import *  # fit_one_cycle, lr_find
-from fastai.callback.tracker import SaveModelCallback, TrackerCallback
+from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import set_seed, TensorImage, defaults
@@ -42,6 +42,8 @@ def _skipped(cb) -> bool:
 
 class History(Callback):
     "Per-epoch train/valid loss, valid accuracy, running train accuracy (augmented, train mode) and seconds."
+    # Reads the epoch's losses and accuracy from fastai's `Recorder`; what `Recorder` lacks: the running train accuracy,
+    # each epoch's seconds as a number (its log holds a formatted string), and the epochs before a resume.
     order = 55  # after fastai's Recorder (50), which computes the epoch's losses and metrics
     def __init__(self, epochs:list|None=None): self.epochs = list(epochs or [])
     def before_epoch(self): self.t0, self.right, self.seen = time.perf_counter(), 0, 0
@@ -54,27 +56,29 @@ class History(Callback):
         self.epochs.append(dict(epoch=self.epoch, train_loss=float(tl), valid_loss=float(vl), valid_acc=float(acc),
                                 train_acc_running=self.right/max(self.seen, 1), seconds=time.perf_counter()-self.t0))
 
-class NonFiniteGuard(Callback):
-    "Stop training at the first non-finite loss, keeping a diagnosis."
-    order = -9
+class NonFiniteGuard(TerminateOnNaNCallback):
+    "fastai's `TerminateOnNaNCallback`, checked before the step and with a diagnosis that `train` records."
+    # fastai's checks in `after_batch`, after the optimizer has stepped with non-finite gradients, and says nothing;
+    # this one stops in `after_loss`, so the weights (and `last.pth`) stay finite.
     def before_fit(self): self.diagnosis = None
+    def after_batch(self): pass
     def after_loss(self):
-        if not torch.isfinite(self.loss).all():
-            self.diagnosis = (f"non-finite training loss ({self.loss.item()}) at epoch {self.epoch}, batch {self.iter}: "
-                              f"training stopped; try a lower learning rate, or look at the gradients (04_gradient_diagnostics)")
-            print(self.diagnosis)
-            raise CancelFitException
+        if torch.isfinite(self.loss).all(): return
+        self.diagnosis = (f"non-finite training loss ({self.loss.item()}) at epoch {self.epoch}, batch {self.iter}: "
+                          "training stopped; try a lower learning rate, or look at the gradients (04_gradient_diagnostics)")
+        print(self.diagnosis)
+        raise CancelFitException
 
 class KeepBest(SaveModelCallback):
-    "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to `train`, which skips it for a stopped run."
-    def after_fit(self, **kwargs): pass
+    "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to `train`."
+    def after_fit(self, **kwargs): pass  # `train` loads the best epoch itself, and not for a stopped run
     def after_epoch(self):  # as fastai's, without its print: the run's history and record say which epoch was best
         if _skipped(self): return
         TrackerCallback.after_epoch(self)
         if self.new_best: self._save(self.fname)
 
 class HideSkipped(Callback):
-    "Keep the epochs that a resumed run skips out of fastai's progress table (fastai's `Recorder` logs a blank row for each)."
+    "Keep the epochs that a resumed run skips out of fastai's progress table (its `Recorder` logs a blank row for each)."
     order = 61  # after fastai's ProgressCallback (60), which installs the table's logger in `before_fit`
     def before_fit(self): self.orig, self.learn.logger = self.learn.logger, self._log
     def _log(self, row):
@@ -82,14 +86,19 @@ class HideSkipped(Callback):
     def after_fit(self):
         if self.learn.logger == self._log: self.learn.logger = self.orig
 
-class Checkpoint(Callback):
-    "After each epoch, save model + optimizer as `last` and the progress so far, so that the run can resume."
-    order = 65  # after History and SaveModelCallback
-    def __init__(self, progress:Path, hist:History, best:SaveModelCallback): self.progress, self.hist, self.best = progress, hist, best
+class Checkpoint(SaveModelCallback):
+    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)`, into one file `last.pth`, plus the progress so far."
+    # fastai's writes a file per epoch (`last_0.pth`, `last_1.pth`, ...: 180 MB each for VGG16) and no progress;
+    # this one overwrites `last.pth` and writes `progress.json` (epochs done, history, best), from which `train` resumes.
+    order = 65  # after History and KeepBest (whose best so far goes in the progress: `self.best` is this tracker's own)
+    def __init__(self, progress:Path, hist:History, best:SaveModelCallback):
+        super().__init__(fname='last', every_epoch=True, with_opt=True); self.progress, self.hist, self.keep = progress, hist, best
+    def _save(self, name):
+        self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
+        prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
+        if rank_distrib() == 0: self.progress.write_text(json.dumps(prog))
     def after_epoch(self):
-        if _skipped(self): return
-        self.learn.save('last', with_opt=True)  # fastai's save: the first process only
-        if rank_distrib() == 0: self.progress.write_text(json.dumps(dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.best.best))))
+        if not _skipped(self): super().after_epoch()
 
 # %% ../nbs/01a_learner.ipynb #22e27d45
 def versions() -> dict:

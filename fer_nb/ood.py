@@ -37,8 +37,9 @@ SEVERITY = dict(gaussian_noise=[.04, .06, .08, .09, .10],  # noise std, on 0..1 
                 gaussian_blur=[.4, .6, .7, .8, 1.],  # blur sigma, px (CIFAR-10-C)
                 jpeg=[80, 65, 58, 50, 40],  # JPEG quality (CIFAR-10-C)
                 contrast=[.75, .5, .4, .3, .15],  # contrast factor around each face's mean (CIFAR-10-C)
-                brightness=[.05, .1, .15, .2, .3],  # added to every pixel (CIFAR-10-C's brightness on the value channel)
-                occlusion=[.04, .09, .16, .25, .36])  # area of a black square at a random place: side 20% to 60% of the face
+                brightness=[.05, .1, .15, .2, .3],  # added to every pixel (CIFAR-10-C's brightness on the V channel)
+                # area of a black square at a random place: side 20% to 60% of the face
+                occlusion=[.04, .09, .16, .25, .36])
 CORRUPTIONS = tuple(SEVERITY)
 
 def _jpeg(a:np.ndarray, quality:int) -> np.ndarray:
@@ -71,7 +72,8 @@ def show_corruptions(face:torch.Tensor, # one uint8 face [H, W]
                      severities=(1, 3, 5)):
     "One face under every corruption (rows) at `severities` (columns)."
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(len(CORRUPTIONS), len(severities) + 1, figsize=(1.1*(len(severities) + 1), 1.1*len(CORRUPTIONS)))
+    fig, axs = plt.subplots(len(CORRUPTIONS), len(severities) + 1,
+                            figsize=(1.1*(len(severities) + 1), 1.1*len(CORRUPTIONS)))
     for r, n in enumerate(CORRUPTIONS):
         for c, s in enumerate((0, *severities)):
             ax = axs[r, c]; ax.imshow(face if s == 0 else corrupt(face[None], n, s)[0], cmap='gray', vmin=0, vmax=255)
@@ -84,11 +86,13 @@ def show_corruptions(face:torch.Tensor, # one uint8 face [H, W]
 def conv_map(model:nn.Module) -> nn.Sequential:
     "The custom CNN `model` without its head: its conv blocks, the last without its max-pool (a 3x3 map at 48 px)."
     if not isinstance(model, CustomCNN) or not isinstance(model[5], nn.AdaptiveMaxPool2d):
-        raise FerArgError(f"a {type(model).__name__}: expected a custom CNN with its own head (arch 'custom'), as `fer-nb train` writes it")
+        raise FerArgError(f"a {type(model).__name__}: expected a custom CNN with its own head (arch 'custom'), "
+                          "as `fer-nb train` writes it")
     return nn.Sequential(*list(model)[:4], model[4][:3]).eval()
 
 def own_head(model:nn.Module) -> nn.Sequential:
-    "The custom CNN `model`'s own head on the map that `conv_map` gives: the last block's 2x2 max-pool, the global max-pool, its fully connected blocks, its output layer."
+    """The custom CNN `model`'s own head on the map that `conv_map` gives: the last block's 2x2 max-pool, the global
+    max-pool, its fully connected blocks, its output layer."""
     return nn.Sequential(*list(model[4])[3:], *list(model)[5:]).eval()
 
 class WithTfms(nn.Module):
@@ -136,7 +140,8 @@ def fit_head(kind:str, # 'cfc', 'lstm', 'mlp' or 'linear'
                     cbs=KeepBest(monitor='accuracy', fname='best', with_opt=False))
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, wd=wd)
     learn.load('best', with_opt=False)
-    hist = [dict(epoch=i, train_loss=round(float(v[0]), 4), valid_loss=round(float(v[1]), 4), valid_acc=round(float(v[2]), 4))
+    hist = [dict(epoch=i, train_loss=round(float(v[0]), 4), valid_loss=round(float(v[1]), 4),
+                 valid_acc=round(float(v[2]), 4))
             for i, v in enumerate(learn.recorder.values)]
     return head.eval(), hist
 
@@ -153,7 +158,8 @@ def ood_sets(x:torch.Tensor, seed:int=0) -> dict:
     return {(n, s): corrupt(x, n, s, seed=seed) for n in CORRUPTIONS for s in range(1, 6)}
 
 def image_sets(data:FerData, domain:FerData|None=None, seed:int=0) -> dict:
-    "The faces every head and model is tested on: `data`'s splits, every corrupted test set (keys `(name, severity)`), all `domain`'s faces (`'domain'`)."
+    """The faces every head and model is tested on: `data`'s splits, every corrupted test set (keys `(name, severity)`),
+    all `domain`'s faces (`'domain'`)."""
     sets = {s: data.x[s] for s in ('train', 'valid', 'test')} | ood_sets(data.x['test'], seed)
     if domain is not None: sets['domain'] = torch.cat([domain.x[s] for s in domain.splits])
     return sets
@@ -171,13 +177,15 @@ def _check_split(model_path:Path, meta:dict, data:FerData):
     if not rec.is_file(): return
     d = json.loads(rec.read_text())['data']
     if (d['sha256'], d['counts'], d['notes']) != (data.sha256, data_info(data)['counts'], data.notes):
-        raise FerArgError(f"{model_path}: its run ({rec}) split other data; the heads' valid and test must be the body's (same source, protocol and seed)")
+        raise FerArgError(f"{model_path}: its run ({rec}) split other data; "
+                          "the heads' valid and test must be the body's (same source, protocol and seed)")
 
 # %% ../nbs/08b_ood.ipynb #60aec907
 def _bits(ok:torch.Tensor) -> str: return ''.join(map(str, ok.int().tolist()))
 
 def head_record(name:str, net:nn.Module, feats:dict, data:FerData, domain_y:torch.Tensor|None, **info) -> dict:
-    "A run record of head `net` on cached `feats`: metrics per split, accuracy per corruption and severity, on the other domain, and each test face's results (for intervals)."
+    """A run record of head `net` on cached `feats`: metrics per split, accuracy per corruption and severity, on the
+    other domain, and each test face's results (for intervals)."""
     pred = lambda k: predict_feats(net, feats[k])
     metrics = {s: classification_report(data.y[s], pred(s), data.classes) for s in ('train', 'valid', 'test')}
     yt, grid, sev = data.y['test'], {}, torch.zeros(5, len(data.y['test']), dtype=torch.long)
@@ -185,13 +193,16 @@ def head_record(name:str, net:nn.Module, feats:dict, data:FerData, domain_y:torc
         for s in range(1, 6):
             ok = pred((n, s)) == yt; sev[s-1] += ok; grid.setdefault(n, {})[str(s)] = round(ok.float().mean().item(), 4)
     n = len(yt)*len(CORRUPTIONS)
-    ood = dict(corruptions=list(CORRUPTIONS), severity=SEVERITY, grid=grid, corrupted=dict(accuracy=sev.sum().item()/(5*n), n_images=5*n),
+    ood = dict(corruptions=list(CORRUPTIONS), severity=SEVERITY, grid=grid,
+               corrupted=dict(accuracy=sev.sum().item()/(5*n), n_images=5*n),
                per_severity={str(s+1): sev[s].sum().item()/n for s in range(5)})  # str keys, as JSON gives them back
     faces = dict(test=_bits(pred('test') == yt), corrupted_by_severity=[''.join(map(str, r.tolist())) for r in sev])
     if domain_y is not None:
-        ood['domain'] = classification_report(domain_y, pred('domain'), data.classes); faces['domain'] = _bits(pred('domain') == domain_y)
-    return dict(schema=1, kind='heads', name=name, status='complete', metrics=metrics, ood=ood, faces=faces, data=data_info(data),
-                selected_on='valid', versions=versions(), hardware=hardware('cpu'), finished=time.strftime('%Y-%m-%dT%H:%M:%S'), **info)
+        ood['domain'] = classification_report(domain_y, pred('domain'), data.classes)
+        faces['domain'] = _bits(pred('domain') == domain_y)
+    return dict(schema=1, kind='heads', name=name, status='complete', metrics=metrics, ood=ood, faces=faces,
+                data=data_info(data), selected_on='valid', versions=versions(), hardware=hardware('cpu'),
+                finished=time.strftime('%Y-%m-%dT%H:%M:%S'), **info)
 
 # %% ../nbs/08b_ood.ipynb #3130c417
 def run_heads(model_path, # a custom CNN's model.pt, written by `fer-nb train`
@@ -201,7 +212,8 @@ def run_heads(model_path, # a custom CNN's model.pt, written by `fer-nb train`
               epochs:int=12, lr:float=3e-3, bs:int=256,
               out=None, # folder of the records, one `<head>-s<seed>/record.json` a run (default: a temporary one)
               progress:bool=True) -> list:
-    "Every head in `heads` with every seed, trained on the cached features of the frozen custom CNN at `model_path`; plus the model's own head. One record a run."
+    """Every head in `heads` with every seed, trained on the cached features of the frozen custom CNN at `model_path`;
+    plus the model's own head. One record a run."""
     model_path = Path(model_path); model, meta = load_model(model_path); _check_split(model_path, meta, data)
     out = Path(out) if out is not None else scratch_dir('fer_nb-heads-')
     runs = [('own', None)] + [(k, s) for k in heads for s in seeds]
@@ -210,35 +222,42 @@ def run_heads(model_path, # a custom CNN's model.pt, written by `fer-nb train`
         t0 = time.perf_counter(); feats = head_features(model, meta, data, domain); feat_s = time.perf_counter() - t0
         if progress: print(f"features of {sum(len(v) for v in feats.values()):,} faces in {feat_s:.0f} s")
         dy = _domain_y(data, domain)
-        body = dict(model=str(model_path), sha256=hashlib.sha256(model_path.read_bytes()).hexdigest(), map=list(feats['test'].shape[1:]), order=RASTER,
-                    record=str(model_path.parent/'record.json'), cached=f"features computed once, in eval mode, in {feat_s:.0f} s; heads trained on them, faces not augmented")
+        body = dict(model=str(model_path), sha256=hashlib.sha256(model_path.read_bytes()).hexdigest(),
+                    map=list(feats['test'].shape[1:]), order=RASTER, record=str(model_path.parent/'record.json'),
+                    cached=f"features computed once, in eval mode, in {feat_s:.0f} s; "
+                           "heads trained on them, faces not augmented")
         dom = None if domain is None else dict(label=domain.label, n=len(dy))
-        cfg = dict(epochs=epochs, lr=lr, bs=bs, wd=0.01, schedule='one-cycle', optimizer='AdamW (fastai Adam, decoupled weight decay)')
+        cfg = dict(epochs=epochs, lr=lr, bs=bs, wd=0.01, schedule='one-cycle',
+                   optimizer='AdamW (fastai Adam, decoupled weight decay)')
     for k, s in todo:
         t1 = time.perf_counter()
         if k == 'own': head, hist, cf = own_head(model), [], dict(trained='end to end with the body, in its own run')
         else: (head, hist), cf = fit_head(k, feats, data.y, len(data.classes), seed=s, epochs=epochs, lr=lr, bs=bs), cfg
         fit_s = time.perf_counter() - t1
         name = f"custom CNN body + {k} head" + ('' if s is None else f", seed {s}")
-        rec = head_record(name, head, feats, data, dy, head=k, seed=s, params=count_params(head), arch='custom', regime='frozen-features',
-                          body=body, domain=dom, config=cf, history=hist, best_epoch=max(hist, key=lambda h: h['valid_acc'])['epoch'] if hist else None,
+        rec = head_record(name, head, feats, data, dy, head=k, seed=s, params=count_params(head), arch='custom',
+                          regime='frozen-features', body=body, domain=dom, config=cf, history=hist,
+                          best_epoch=max(hist, key=lambda h: h['valid_acc'])['epoch'] if hist else None,
                           fit_s=round(fit_s, 1))
         d = out/(k if s is None else f'{k}-s{s}'); d.mkdir(parents=True, exist_ok=True)
         (d/'record.json').write_text(json.dumps(rec, indent=1))
-        if progress: print(f"{name}: valid {rec['metrics']['valid']['accuracy']:.1%}, test {rec['metrics']['test']['accuracy']:.1%}, "
-                           f"corrupted {rec['ood']['corrupted']['accuracy']:.1%}" + (f", other domain {rec['ood']['domain']['accuracy']:.1%}" if dy is not None else '')
+        if progress: print(f"{name}: valid {rec['metrics']['valid']['accuracy']:.1%}, "
+                           f"test {rec['metrics']['test']['accuracy']:.1%}, "
+                           f"corrupted {rec['ood']['corrupted']['accuracy']:.1%}"
+                           + (f", other domain {rec['ood']['domain']['accuracy']:.1%}" if dy is not None else '')
                            + f" ({fit_s:.0f} s)")
     return [json.loads((out/(k if s is None else f'{k}-s{s}')/'record.json').read_text()) for k, s in runs]
 
 # %% ../nbs/08b_ood.ipynb #715e1d52
 def _domain_y(data:FerData, domain:FerData|None):
-    return None if domain is None else torch.tensor([list(data.classes).index(domain.classes[int(i)]) for s in domain.splits for i in domain.y[s]])
+    return None if domain is None else torch.tensor([list(data.classes).index(domain.classes[int(i)])
+                                                     for s in domain.splits for i in domain.y[s]])
 
 def run_models(models:dict, # label -> model.pt written by `fer-nb train`
                data:FerData, domain:FerData|None=None,
                out=None, # folder of the records, one `<label>/record.json` each (default: a temporary one)
                progress:bool=True) -> list:
-    "Trained models evaluated as they are on the clean, corrupted and other-domain faces of `run_heads`; one record each."
+    "Trained models evaluated as they are on the clean, corrupted and other-domain faces of `run_heads`; a record each."
     out = Path(out) if out is not None else scratch_dir('fer_nb-models-')
     sets = image_sets(data, domain)
     recs = []
@@ -246,18 +265,23 @@ def run_models(models:dict, # label -> model.pt written by `fer-nb train`
         d = out/label.split()[0]
         if not (d/'record.json').is_file():
             path = Path(path); model, meta = load_model(path); _check_split(path, meta, data); t0 = time.perf_counter()
-            rec = head_record(label, WithTfms(model, meta), sets, data, _domain_y(data, domain), head=label, seed=None, params=count_params(model),
-                              arch=meta['arch'], regime='end-to-end', body=dict(model=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                              record=str(path.parent/'record.json')), domain=None if domain is None else dict(label=domain.label, n=sum(len(domain.y[s]) for s in domain.splits)),
-                              config=dict(trained='end to end, in its own run (see body.record)'), history=[], best_epoch=None, fit_s=0.)
+            rec = head_record(label, WithTfms(model, meta), sets, data, _domain_y(data, domain), head=label, seed=None,
+                              params=count_params(model), arch=meta['arch'], regime='end-to-end',
+                              body=dict(model=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                                        record=str(path.parent/'record.json')),
+                              domain=None if domain is None else dict(label=domain.label,
+                                                                      n=sum(len(domain.y[s]) for s in domain.splits)),
+                              config=dict(trained='end to end, in its own run (see body.record)'), history=[],
+                              best_epoch=None, fit_s=0.)
             d.mkdir(parents=True, exist_ok=True); (d/'record.json').write_text(json.dumps(rec, indent=1))
-            if progress: print(f"{label}: test {rec['metrics']['test']['accuracy']:.1%}, corrupted {rec['ood']['corrupted']['accuracy']:.1%} ({time.perf_counter()-t0:.0f} s)")
+            if progress: print(f"{label}: test {rec['metrics']['test']['accuracy']:.1%}, "
+                               f"corrupted {rec['ood']['corrupted']['accuracy']:.1%} ({time.perf_counter()-t0:.0f} s)")
         recs.append(json.loads((d/'record.json').read_text()))
     return recs
 
 # %% ../nbs/08b_ood.ipynb #01579df7
 def face_scores(rec:dict, what:str='test') -> np.ndarray:
-    "Per face, the share a run got right: 'test' (clean), 'corrupted' (of its 30 versions), 'severity N' (of its 6), or 'domain'."
+    "Per face, the share a run got right: 'test' (clean), 'corrupted' (of its 30), 'severity N' (of 6) or 'domain'."
     f = rec['faces']
     if what in ('test', 'domain'): return np.frombuffer(f[what].encode(), dtype=np.uint8) - 48.
     rows = np.stack([np.frombuffer(r.encode(), dtype=np.uint8) - 48. for r in f['corrupted_by_severity']])
@@ -267,7 +291,7 @@ def face_scores(rec:dict, what:str='test') -> np.ndarray:
 
 def boot_ci(scores:np.ndarray, # per face (one row per head to compare, paired)
             n:int=2000, seed:int=0) -> np.ndarray:
-    "95% percentile intervals of the mean of `scores` over faces resampled with replacement (the same resamples for every row)."
+    "95% percentile intervals of the mean of `scores` over faces resampled with replacement (same resamples every row)."
     scores = np.atleast_2d(scores); idx = np.random.default_rng(seed).integers(0, scores.shape[1], (n, scores.shape[1]))
     return np.percentile(scores[:, idx].mean(-1), [2.5, 97.5], axis=-1).T
 
@@ -281,27 +305,32 @@ def _by_head(recs) -> dict:
 WHAT = {'test': 'clean test', 'corrupted': 'corrupted (mean)', 'severity 5': 'severity 5', 'domain': 'other domain'}
 
 def heads_table(recs:list) -> pd.DataFrame:
-    "One row per head: parameters, seeds, valid accuracy, and clean, corrupted, severity-5 and other-domain test accuracy with 95% intervals (mean over seeds)."
+    """One row per head: parameters, seeds, valid accuracy, and clean, corrupted, severity-5 and other-domain test
+    accuracy with 95% intervals (mean over seeds)."""
     rows = {}
     for h, rs in _by_head(recs).items():
-        row = dict(parameters=f"{rs[0]['params']:,}", seeds=len(rs), valid=f"{np.mean([r['metrics']['valid']['accuracy'] for r in rs]):.1%}")
+        row = dict(parameters=f"{rs[0]['params']:,}", seeds=len(rs),
+                   valid=f"{np.mean([r['metrics']['valid']['accuracy'] for r in rs]):.1%}")
         for w, col in WHAT.items():
             if w == 'domain' and 'domain' not in rs[0]['faces']: continue
             s = np.mean([face_scores(r, w) for r in rs], 0); lo, hi = boot_ci(s)[0]
             row[col] = f"{s.mean():.1%} [{lo:.1%}, {hi:.1%}]"
         for w in ('corrupted', 'domain'):
-            if w in rs[0]['faces'] or w == 'corrupted': row[f"{WHAT[w]}, each seed"] = ' / '.join(f"{v:.1%}" for v in _per_seed(rs, w))
-        row['fit s/run'] = round(np.mean([r['fit_s'] for r in rs]), 1) if rs[0].get('regime') != 'end-to-end' and h != 'own' else 'its own run'
+            if w in rs[0]['faces'] or w == 'corrupted':
+                row[f"{WHAT[w]}, each seed"] = ' / '.join(f"{v:.1%}" for v in _per_seed(rs, w))
+        row['fit s/run'] = (round(np.mean([r['fit_s'] for r in rs]), 1)
+                            if rs[0].get('regime') != 'end-to-end' and h != 'own' else 'its own run')
         rows[h] = row
     return pd.DataFrame(rows).T
 
 def _per_seed(rs:list, w:str) -> list: return [face_scores(r, w).mean() for r in rs]
 
+# %% ../nbs/08b_ood.ipynb #b070fb2b
 def head_diffs(recs:list, ref:str='mlp') -> pd.DataFrame:
-    """Each head minus head `ref` (means over seeds), in points, with a paired 95% bootstrap interval over the same faces.
-    `*`: shown to differ, when the interval excludes 0 *and* every seed of one head is above every seed of the other
-    (the interval is over faces only, so it says nothing about seeds; `seeds overlap` marks a difference that the seeds do not carry,
-    and `one side is one run` one where a side's seed was never varied)."""
+    """Each head minus head `ref` (means over seeds), in points, with a paired 95% bootstrap interval over the same
+    faces. `*`: shown to differ, when the interval excludes 0 *and* every seed of one head is above every seed of the
+    other (the interval is over faces only, so it says nothing about seeds; `seeds overlap` marks a difference that the
+    seeds do not carry, and `one side is one run` one where a side's seed was never varied)."""
     by = _by_head(recs); rows = {}
     for h in by:
         if h == ref: continue
@@ -316,9 +345,11 @@ def head_diffs(recs:list, ref:str='mlp') -> pd.DataFrame:
         rows[f"{h} - {ref}"] = row
     return pd.DataFrame(rows).T
 
+# %% ../nbs/08b_ood.ipynb #d73a8ee1
 def corruption_table(recs:list) -> pd.DataFrame:
     "Test accuracy per head (rows) and corruption (columns), averaged over the 5 severities and the seeds."
-    return pd.DataFrame({h: {n: f"{np.mean([np.mean(list(r['ood']['grid'][n].values())) for r in rs]):.1%}" for n in CORRUPTIONS}
+    return pd.DataFrame({h: {n: f"{np.mean([np.mean(list(r['ood']['grid'][n].values())) for r in rs]):.1%}"
+                             for n in CORRUPTIONS}
                          for h, rs in _by_head(recs).items()}).T
 
 def plot_severity(recs:list, ax=None):

@@ -18,7 +18,7 @@ __all__ = ['read_gray', 'face_cascade', 'detect_faces', 'crop48', 'predict_image
 
 # %% ../nbs/01c_predict.ipynb #ac58cce6
 def read_gray(path) -> np.ndarray:
-    "An image file as a uint8 grayscale array, upright as its EXIF orientation says (phone photos), or a clear error naming the file."
+    "An image file as a uint8 grayscale array, upright as its EXIF orientation says (phone photos), or a clear error."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such image file")
     try:
@@ -29,19 +29,22 @@ def read_gray(path) -> np.ndarray:
 _cascades = {}
 def face_cascade(path=None # a Haar cascade XML file; default: OpenCV's frontal-face cascade
                 ):
-    "OpenCV's Haar cascade from `path`, loaded once; an error that says so when it cannot be loaded (OpenCV loads a missing file silently, and then finds no face anywhere)."
+    "OpenCV's Haar cascade from `path`, loaded once; an error that says so when it cannot be loaded."
+    # (OpenCV loads a missing file silently, and then finds no face anywhere)
     import cv2
     path = str(path or Path(cv2.data.haarcascades)/'haarcascade_frontalface_default.xml')
     if path not in _cascades:
         c = cv2.CascadeClassifier(path)
-        if c.empty(): raise FerFileError(f"{path}: the face detector's Haar cascade cannot be loaded; expected OpenCV's cascade XML "
-                                         f"(pip install 'opencv-python-headless<5': OpenCV 5 no longer ships it)")
+        if c.empty(): raise FerFileError(
+            f"{path}: the face detector's Haar cascade cannot be loaded; expected OpenCV's cascade XML "
+            f"(pip install 'opencv-python-headless<5': OpenCV 5 no longer ships it)")
         _cascades[path] = c
     return _cascades[path]
 
+# %% ../nbs/01c_predict.ipynb #d445830c
 def detect_faces(gray:np.ndarray, # uint8 grayscale image
                  min_size:int=32, # smallest face side to look for, px
-                 margin:float=0.1, # widen each box by this fraction on every side, as FER2013 crops include a little context
+                 margin:float=0.1, # widen each box by this fraction on every side (FER2013 crops include some context)
                  cascade=None # Haar cascade XML file (default: OpenCV's frontal-face cascade)
                 ) -> list:
     "Face boxes `(x, y, w, h)` found by OpenCV's frontal-face Haar cascade, largest first."
@@ -55,7 +58,8 @@ def detect_faces(gray:np.ndarray, # uint8 grayscale image
 def crop48(gray:np.ndarray, box) -> np.ndarray:
     "The square `box` of `gray`, resized to 48x48."
     x, y, w, h = box
-    return np.asarray(Image.fromarray(gray[y:y+h, x:x+w]).resize((SIZE, SIZE), Image.Resampling.BILINEAR), dtype=np.uint8)
+    return np.asarray(Image.fromarray(gray[y:y+h, x:x+w]).resize((SIZE, SIZE), Image.Resampling.BILINEAR),
+                      dtype=np.uint8)
 
 # %% ../nbs/01c_predict.ipynb #e192b8d3
 def predict_images(model, meta:dict, # a model and its meta, from `fer_nb.learner.load_model`

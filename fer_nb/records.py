@@ -13,12 +13,13 @@ from pathlib import Path
 import pandas as pd
 
 def results_dir() -> Path:
-    "The project's `results/` folder: `$FER_NB_RESULTS`, else `results/` beside the nearest `pyproject.toml` above the working directory."
+    "The `results/` folder: `$FER_NB_RESULTS`, else `results/` beside the nearest `pyproject.toml` above the cwd."
     if os.environ.get('FER_NB_RESULTS'): return Path(os.environ['FER_NB_RESULTS'])
     for d in [Path.cwd(), *Path.cwd().parents]:
         if (d/'pyproject.toml').exists(): return d/'results'
     return Path.cwd()/'results'
 
+# %% ../nbs/01g_records.ipynb #cd6ffe25
 def history_frame(rec:dict) -> pd.DataFrame:
     "A run record's per-epoch history as a DataFrame."
     return pd.DataFrame(rec['history']).set_index('epoch').round(4)
@@ -40,17 +41,20 @@ def metrics_frame(recs) -> pd.DataFrame:
         rows[r['name']] = row
     return pd.DataFrame(rows).T
 
+# %% ../nbs/01g_records.ipynb #5b5b4825
 def plot_history(rec:dict, ax=None):
     "Loss and accuracy curves of a run record."
     import matplotlib.pyplot as plt
     h = history_frame(rec)
     if ax is None: _, ax = plt.subplots(1, 2, figsize=(8, 2.6))
-    h[['train_loss', 'valid_loss']].plot(ax=ax[0], title='loss'); h[['train_acc_running', 'valid_acc']].plot(ax=ax[1], title='accuracy')
+    h[['train_loss', 'valid_loss']].plot(ax=ax[0], title='loss')
+    h[['train_acc_running', 'valid_acc']].plot(ax=ax[1], title='accuracy')
     for a in ax: a.set_xlabel('epoch')
     plt.tight_layout()
     return ax
 
 def load_records(folder) -> list:
     "Every `record.json` below `folder`, sorted by name; each with `out`, its folder relative to `folder`."
-    recs = [json.loads(p.read_text()) | dict(out=str(p.parent.relative_to(folder))) for p in Path(folder).rglob('record.json')]
+    recs = [json.loads(p.read_text()) | dict(out=str(p.parent.relative_to(folder)))
+            for p in Path(folder).rglob('record.json')]
     return sorted(recs, key=lambda r: r['name'])

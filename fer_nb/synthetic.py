@@ -28,7 +28,6 @@ def _cos_sin(a):  # angles in radians, |a| < 0.5
     s = a*(1 - a2/6*(1 - a2/20*(1 - a2/42*(1 - a2/72*(1 - a2/110)))))
     return c, s
 
-# %% ../nbs/00a_synthetic.ipynb #2ef6ea5a
 def soft(d,   # signed distance to a shape's edge (negative inside), in face units
          px,  # the size of a pixel (or of the blur), in the same units
         ):
@@ -53,14 +52,13 @@ NUISANCE = dict(  # (low, high) of each nuisance parameter, drawn uniformly per 
     eye_x=(0.29, 0.37), eye_y=(-0.16, -0.06), eye_w=(0.12, 0.16),  # eye spacing, height, half-width
     mouth_y=(0.40, 0.52), mouth_w=(0.21, 0.28),  # mouth height and half-width
     skin=(0.45, 0.85), bg=(0.05, 0.95), hair=(0.05, 0.6), hairline=(-0.78, -0.52),  # tones (0 black, 1 white)
-    scale=(16., 22.), angle=(-0.26, 0.26), shift_x=(-4., 4.), shift_y=(-4., 4.),  # pixels per face unit, radians, pixels
+    scale=(16., 22.), angle=(-0.26, 0.26), shift_x=(-4., 4.), shift_y=(-4., 4.),  # px per face unit, radians, px
     grad_x=(-0.4, 0.4), grad_y=(-0.4, 0.4), contrast=(0.7, 1.15), gamma=(0.35, 0.65),  # lighting (gamma: Schlick bias)
     blur=(1., 1.8), noise=(0.02, 0.07),  # edge width in pixels, noise amplitude
 )
 _JITTER = dict(curve=0.02, open=0.02, brow=0.02, slant=0.12, eye=0.08)  # per-image +- jitter of expression parameters
 _NU = 48  # uniform draws per image (a few spare, so that adding a parameter need not shift the others)
 
-# %% ../nbs/00a_synthetic.ipynb #1aa3afe5
 def face_params(labels,  # FER2013 codes, one per image
                 u,       # uniform draws in [0,1), shape (len(labels), 48)
                ) -> SimpleNamespace:
@@ -93,14 +91,12 @@ def _canvas(p):
 
 def _paint(cv, tone, alpha): cv.img += alpha*(tone - cv.img)  # alpha-blend a layer of `tone` onto the images
 
-# %% ../nbs/00a_synthetic.ipynb #262917d7
 def _draw_head(cv, p):
     r = np.sqrt((cv.u/_col(p.face_w))**2 + (cv.v/_col(p.face_h))**2)
     _paint(cv, _col(p.skin)*(1 - 0.25*r*r), soft((r - 1)*_col(p.face_w), cv.px))
     hair = soft((r - 1.06)*_col(p.face_w), cv.px)*soft(cv.v - _col(p.hairline) - 0.35*cv.u*cv.u, cv.px)
     _paint(cv, _col(p.hair), hair)
 
-# %% ../nbs/00a_synthetic.ipynb #3e7e7908
 def _draw_eyes(cv, p):
     eu, ev = cv.au - _col(p.eye_x), cv.v - _col(p.eye_y)
     h = _col(p.eye_w*p.eye)
@@ -121,7 +117,8 @@ def _draw_brows(cv, p, half=0.13, thick=0.035):
 def _draw_nose(cv, p):
     _paint(cv, _col(0.6*p.skin), 0.8*soft(np.maximum(np.abs(cv.v - 0.22) - 0.02, cv.au - 0.07), cv.px))
     w = np.minimum(np.abs(cv.v - _col(p.eye_y + 0.13)), np.abs(cv.v - _col(p.eye_y + 0.21)))
-    _paint(cv, _col(0.45*p.skin), _col(p.wrinkle)*soft(np.maximum(w - 0.02, cv.au - 0.1 + 0.3*(cv.v - _col(p.eye_y))), cv.px))
+    _paint(cv, _col(0.45*p.skin),
+           _col(p.wrinkle)*soft(np.maximum(w - 0.02, cv.au - 0.1 + 0.3*(cv.v - _col(p.eye_y))), cv.px))
 
 def _draw_mouth(cv, p, lip=0.022):
     w, curve, tilt = _col(p.mouth_w*p.width), _col(p.curve), _col(0.5*p.tilt)
@@ -133,7 +130,6 @@ def _draw_mouth(cv, p, lip=0.022):
     d = (np.abs(cv.v - centre) - gap - lip)/np.sqrt(1 + slope*slope)
     _paint(cv, np.float32(0.08), soft(np.maximum(d, cv.au - w), cv.px))
 
-# %% ../nbs/00a_synthetic.ipynb #12faff3c
 def _develop(cv, p, noise):
     img = cv.img*(1 + _col(p.grad_x)*(cv.X - SIZE/2)/(SIZE/2) + _col(p.grad_y)*(cv.Y - SIZE/2)/(SIZE/2))
     img = np.clip(0.5 + _col(p.contrast)*(img - 0.5), 0, 1)
@@ -141,7 +137,6 @@ def _develop(cv, p, noise):
     img += _col(p.noise)*(noise[:, 0] + noise[:, 1] - 1)  # triangular noise in (-noise, noise)
     return np.round(np.clip(img, 0, 1)*255).astype(np.uint8)
 
-# %% ../nbs/00a_synthetic.ipynb #084ece82
 def _render(p, noise):
     "Draw the faces described by `p`; `noise` is uniform, shape (n, 2, 48, 48)"
     cv = _canvas(p)
@@ -160,7 +155,8 @@ def make_faces(labels,  # FER2013 emotion codes (0..6, see `EMOTIONS`), one per 
               ) -> np.ndarray:  # uint8, shape (len(labels), 48, 48)
     "Draw one synthetic 48x48 grayscale face per label, whose expression shows that label"
     labels = np.asarray(labels).reshape(-1)
-    if labels.size and (not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= len(EMOTIONS)):
+    if labels.size and (not np.issubdtype(labels.dtype, np.integer)
+                        or labels.min() < 0 or labels.max() >= len(EMOTIONS)):
         raise FerArgError(f"labels must be FER2013 emotion codes 0..{len(EMOTIONS) - 1} ({', '.join(EMOTIONS)})")
     rp, rn = _streams(seed)
     out = np.empty((labels.size, SIZE, SIZE), np.uint8)
@@ -198,7 +194,8 @@ def _write_csv(splits, path):
     with open(path, 'w', newline='\n') as f:
         f.write('emotion,pixels,Usage\n')
         for split, (x, y) in splits.items():
-            for img, lab in zip(x.reshape(len(x), -1).tolist(), y.tolist()): f.write(f"{lab},{' '.join([num[b] for b in img])},{SPLIT_USAGE[split]}\n")
+            for img, lab in zip(x.reshape(len(x), -1).tolist(), y.tolist()):
+                f.write(f"{lab},{' '.join([num[b] for b in img])},{SPLIT_USAGE[split]}\n")
     return path
 
 def _write_pngs(splits, dest, layout):
@@ -210,9 +207,8 @@ def _write_pngs(splits, dest, layout):
             Image.fromarray(img, mode='L').save(d/f'{prefix}{i}.png')
     return dest
 
-# %% ../nbs/00a_synthetic.ipynb #8d353a0b
 def write_synthetic(dest,          # a folder that does not exist yet, or is empty
-                    layout='csv',  # 'csv' (Kaggle's fer2013.csv), 'kaggle' (its image folders) or 'tree' (train/validation/test)
+                    layout='csv',  # 'csv' (fer2013.csv), 'kaggle' (Kaggle's folders) or 'tree' (train/validation/test)
                     seed=0,        # the dataset's seed, as in `synthetic_splits`
                     **sizes,       # n_train, n_valid, n_test: faces per class, as in `synthetic_splits`
                    ) -> Path:      # the CSV file, or the folder, written

@@ -14,7 +14,8 @@ from fastai.vision.learner import TimmBody, add_head, default_split
 from fastai.learner import Learner
 from fastai.callback.core import Callback
 from .core import CAPSTONE4
-from .errors import WeightsUnavailable, FerArgError, FerFileError  # WeightsUnavailable: the hub or a file could not give the weights
+# WeightsUnavailable: the hub or a file could not give the weights
+from .errors import WeightsUnavailable, FerArgError, FerFileError
 
 # %% auto #0
 __all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file', 'FeatureBody',
@@ -23,8 +24,9 @@ __all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_l
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
-    "`(ok, reason)`: can the Hugging Face hub be reached within `timeout` seconds? Honours `HF_HUB_OFFLINE` and `HF_ENDPOINT`."
-    if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on'): return False, 'HF_HUB_OFFLINE is set'
+    "`(ok, reason)`: can the Hugging Face hub be reached within `timeout` s? Honours `HF_HUB_OFFLINE`, `HF_ENDPOINT`."
+    if os.environ.get('HF_HUB_OFFLINE', '0').lower() in ('1', 'true', 'yes', 'on'):
+        return False, 'HF_HUB_OFFLINE is set'
     host = os.environ.get('HF_ENDPOINT', 'https://huggingface.co').split('://')[-1].split('/')[0]
     res = []
     def probe():
@@ -49,63 +51,80 @@ def _sha256(path, chunk=1<<22) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/01d_transfer.ipynb #af74ea2b
 def resolve_weights(arch:str, # a timm architecture name
                     weights=None # 'imagenet', a file path, or None
                    ) -> tuple:
-    "`(timm create_model kwargs, description)` for `weights`; raises `WeightsUnavailable` at once when hub weights cannot be had."
-    if weights is None or weights is False or weights == 'none': return dict(pretrained=False), dict(kind='none', source='random initialisation')
+    "`(timm create_model kwargs, description)` for `weights`; `WeightsUnavailable` at once if hub weights can't be had."
+    if weights is None or weights is False or weights == 'none':
+        return dict(pretrained=False), dict(kind='none', source='random initialisation')
     if weights == 'imagenet':
         cfg = timm.models.get_pretrained_cfg(arch)  # the default weights' config, without building the model
         hub_id = cfg.hf_hub_id if cfg else None
-        if not hub_id: raise WeightsUnavailable(f"weights='imagenet': timm has no hub weights for {arch!r}; give a file (weights='path/to/weights.safetensors') or weights=None",
-                                                f"timm has no hub weights for {arch!r}")
+        if not hub_id: raise WeightsUnavailable(
+            f"weights='imagenet': timm has no hub weights for {arch!r}; "
+            "give a file (weights='path/to/weights.safetensors') or weights=None",
+            f"timm has no hub weights for {arch!r}")
         cached = _hub_cached(hub_id)
-        if cached: return dict(pretrained=True, pretrained_cfg_overlay=dict(file=cached)), dict(kind='imagenet', source=f"hf-hub:{hub_id} (cached)", tag=cfg.tag)
+        if cached: return (dict(pretrained=True, pretrained_cfg_overlay=dict(file=cached)),
+                           dict(kind='imagenet', source=f"hf-hub:{hub_id} (cached)", tag=cfg.tag))
         ok, why = hub_reachable()
         if not ok: raise WeightsUnavailable(
-            f"weights='imagenet' for {arch!r}: the ImageNet weights (hf-hub:{hub_id}) cannot be downloaded: {why}. Two ways out: "
-            f"weights='path/to/model.safetensors', a local .safetensors or .pth file of {arch}'s timm weights (for example fetched elsewhere with "
-            f"`huggingface-cli download {hub_id} model.safetensors`), or weights=None, random initialisation (training from scratch).", why)
+            f"weights='imagenet' for {arch!r}: the ImageNet weights (hf-hub:{hub_id}) cannot be downloaded: {why}. "
+            f"Two ways out: weights='path/to/model.safetensors', a local .safetensors or .pth file of {arch}'s timm "
+            f"weights (for example fetched elsewhere with `huggingface-cli download {hub_id} model.safetensors`), "
+            "or weights=None, random initialisation (training from scratch).", why)
         return dict(pretrained=True), dict(kind='imagenet', source=f"hf-hub:{hub_id}", tag=cfg.tag)
     p = Path(weights)
     if p.suffix not in ('.safetensors', '.pth', '.pt', '.bin'):
         raise FerArgError(f"weights={weights!r}: expected 'imagenet', None, or a path to a .safetensors/.pth file")
-    if not p.is_file(): raise FileNotFoundError(f"weights={str(weights)!r}: no such file; expected a .safetensors or .pth file of {arch}'s timm weights")
+    if not p.is_file(): raise FileNotFoundError(
+        f"weights={str(weights)!r}: no such file; expected a .safetensors or .pth file of {arch}'s timm weights")
     desc = dict(kind='file', source=str(p), sha256=_sha256(p))
-    if (side := p.with_suffix('.json')).is_file():  # written by `fer-nb pretrain`: the weights' name, source task and input statistics
-        about = json.loads(side.read_text()); desc |= {k: about[k] for k in ('name', 'source_task', 'record', 'mean', 'std') if k in about}
+    # written by `fer-nb pretrain`: the weights' name, source task and input statistics
+    if (side := p.with_suffix('.json')).is_file():
+        about = json.loads(side.read_text())
+        desc |= {k: about[k] for k in ('name', 'source_task', 'record', 'mean', 'std') if k in about}
     return dict(pretrained=True, pretrained_cfg_overlay=dict(state_dict=load_weights_file(arch, p))), desc
 
+# %% ../nbs/01d_transfer.ipynb #0b2e36a3
 def weights_label(w:dict|None) -> str:
-    "A record's weights in a word for tables: 'imagenet', the name of a pretraining (e.g. 'fer2013-3emo'), 'file' or 'none'."
+    "A record's weights in a word for tables: 'imagenet', a pretraining's name (e.g. 'fer2013-3emo'), 'file' or 'none'."
     w = w or {}; return w.get('name') or w.get('kind', 'none')
 
 def load_weights_file(arch:str, path) -> dict:
-    "The state dict in `path` (.safetensors or .pth), checked to hold every body tensor of timm's `arch` with the right shape."
+    "The state dict in `path` (.safetensors or .pth), checked to hold every body tensor of timm's `arch` in its shape."
     from timm.models import load_state_dict
     try: sd = load_state_dict(str(path), weights_only=True)
-    except Exception as e: raise FerFileError(f"weights={str(path)!r}: not a readable state dict ({type(e).__name__}: {str(e)[:200]})") from None
-    # timm's own loading only logs missing keys (it allows adapting a model); a file of another architecture must be an error here
+    except Exception as e: raise FerFileError(
+        f"weights={str(path)!r}: not a readable state dict ({type(e).__name__}: {str(e)[:200]})") from None
+    # timm's own loading only logs missing keys (it allows adapting a model); a file of another architecture must be
+    # an error here
     ref = timm.create_model(arch, pretrained=False, num_classes=0).state_dict()
     missing = [k for k in ref if k not in sd]
-    wrong = [f"{k}: {tuple(sd[k].shape)} (expected {tuple(v.shape)})" for k, v in ref.items() if k in sd and sd[k].shape != v.shape]
+    wrong = [f"{k}: {tuple(sd[k].shape)} (expected {tuple(v.shape)})"
+             for k, v in ref.items() if k in sd and sd[k].shape != v.shape]
     if missing or wrong:
-        raise FerFileError(f"weights={str(path)!r}: do not fit {arch}: " + (f"{len(missing)} tensors missing (first: {missing[:3]})" if missing else '')
-                         + ('; ' if missing and wrong else '') + (f"{len(wrong)} of another shape (first: {wrong[:2]})" if wrong else '')
-                         + f"; expected the timm state dict of {arch}")
+        raise FerFileError(f"weights={str(path)!r}: do not fit {arch}: "
+                           + (f"{len(missing)} tensors missing (first: {missing[:3]})" if missing else '')
+                           + ('; ' if missing and wrong else '')
+                           + (f"{len(wrong)} of another shape (first: {wrong[:2]})" if wrong else '')
+                           + f"; expected the timm state dict of {arch}")
     return sd
 
 # %% ../nbs/01d_transfer.ipynb #c5242615
 class FeatureBody(nn.Module):
-    "The pretrained layers of a timm model up to feature stage `cut` (timm `features_only`), returning that stage's map."
+    "The pretrained layers of a timm model up to feature stage `cut` (timm `features_only`); returns that stage's map."
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, x): return self.model(x)[-1]
 
 class InnerNorm(nn.Module):
-    "Scale by 1/255 and normalise with `mean`/`std` inside the model, as Keras' EfficientNet does: fed inputs the data already normalised, this normalises them twice (a bug, kept to reproduce it)."
+    "Scale by 1/255 and normalise with `mean`/`std` inside the model, as Keras' EfficientNet does."
+    # fed inputs the data already normalised, this normalises them twice (a bug, kept to reproduce it)
     def __init__(self, mean, std):
         super().__init__()
-        self.register_buffer('mean', torch.tensor(mean).view(1, -1, 1, 1)); self.register_buffer('std', torch.tensor(std).view(1, -1, 1, 1))
+        self.register_buffer('mean', torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer('std', torch.tensor(std).view(1, -1, 1, 1))
     def forward(self, x): return (x/255 - self.mean)/self.std
 
 class TransferModel(nn.Sequential):
@@ -118,37 +137,44 @@ class TransferModel(nn.Sequential):
         "The pretrained weights' input mean and std, or None for random weights."
         return (list(self.weights['mean']), list(self.weights['std'])) if 'mean' in self.weights else None
 
+# %% ../nbs/01d_transfer.ipynb #308fa513
 def feature_stages(arch:str, size:int=48) -> pd.DataFrame:
-    "timm's feature stages of `arch`: module, channels, reduction, and the map each gives from a `size` px input (measured)."
+    "timm's feature stages of `arch`: module, channels, reduction, and the map each gives from a `size` px input."
     m = timm.create_model(arch, pretrained=False, features_only=True).eval(); fi = m.feature_info
     with torch.no_grad(): maps = [f"{o.shape[-2]}×{o.shape[-1]}" for o in m(torch.zeros(1, 3, size, size))]
-    return pd.DataFrame({'module': fi.module_name(), 'channels': fi.channels(), 'reduction': fi.reduction(), f'map at {size} px': maps})
+    return pd.DataFrame({'module': fi.module_name(), 'channels': fi.channels(), 'reduction': fi.reduction(),
+                         f'map at {size} px': maps})
 
 def default_cut(arch:str) -> int:
     "The truncated body's default last stage: the middle one of `arch`'s feature stages."
     return (len(timm.create_model(arch, pretrained=False, features_only=True).feature_info) - 1) // 2
 
+# %% ../nbs/01d_transfer.ipynb #9f59112b
 def get_transfer_model(arch:str, # any timm architecture name ('vgg16', 'resnet101', 'efficientnet_b2', ...)
                        n_out:int, # classes
-                       channels:int=3, # input channels: 3 (gray repeated) for pretrained weights; 1 allowed with random weights
+                       channels:int=3, # input channels: 3 (gray repeated) for pretrained weights; 1 with random weights
                        weights=None, # 'imagenet', a .safetensors/.pth file, or None (random)
-                       cut:int|None=None, # None: the full feature extractor; k: only up to feature stage k (truncated body)
+                       cut:int|None=None, # None: the full feature extractor; k: only up to feature stage k (truncated)
                        ps:float=0.5, # dropout of fastai's head
-                       inner_norm:bool=False, # reproduce a bug: the body normalises its (already normalised) input again, as Keras' EfficientNet would
+                       inner_norm:bool=False, # a bug, reproduced: the body normalises its input again (Keras' way)
                        lin_ftrs:list|None=None, # hidden sizes of fastai's head (default [512])
                        **kwargs # more timm `create_model` arguments (drop_rate, drop_path_rate, ...)
                       ) -> TransferModel:
     "A timm body (full or truncated at stage `cut`) with `weights` and a new fastai head for `n_out` classes."
     if not timm.is_model(arch):
         close = difflib.get_close_matches(arch, timm.list_models(), n=5)
-        raise FerArgError(f"arch {arch!r}: unknown; expected 'custom', 'model1', 'model2' or a timm name" + (f" such as {close}" if close else ''))
+        raise FerArgError(f"arch {arch!r}: unknown; expected 'custom', 'model1', 'model2' or a timm name"
+                          + (f" such as {close}" if close else ''))
     if channels not in (1, 3): raise FerArgError(f"channels={channels}: expected 1 or 3")
     if channels != 3 and weights is not None:
-        raise FerArgError(f"channels={channels} with weights={weights!r}: pretrained bodies take 3 channels (the gray image repeated, channels=3)")
+        raise FerArgError(f"channels={channels} with weights={weights!r}: "
+                          "pretrained bodies take 3 channels (the gray image repeated, channels=3)")
     tkw, desc = resolve_weights(arch, weights)
     if cut is not None: tkw |= dict(features_only=True, out_indices=(cut,))
-    try: m = timm.create_model(arch, in_chans=channels, **tkw, **({} if cut is not None else dict(num_classes=0)), **kwargs)
-    except IndexError: raise FerArgError(f"cut={cut}: {arch} has feature stages 0..{len(feature_stages(arch))-1}") from None
+    try: m = timm.create_model(arch, in_chans=channels, **tkw, **({} if cut is not None else dict(num_classes=0)),
+                               **kwargs)
+    except IndexError:
+        raise FerArgError(f"cut={cut}: {arch} has feature stages 0..{len(feature_stages(arch))-1}") from None
     if cut is None:
         if hasattr(m, 'pre_logits'): m.pre_logits = nn.Identity()  # unused by forward_features (VGG: 119M parameters)
         body, nf = TimmBody(m), m.num_features
@@ -156,7 +182,9 @@ def get_transfer_model(arch:str, # any timm architecture name ('vgg16', 'resnet1
     cfg = m.pretrained_cfg
     if inner_norm: body = nn.Sequential(InnerNorm(cfg['mean'], cfg['std']), body)
     seq = add_head(body, nf, n_out, ps=ps, lin_ftrs=lin_ftrs, pool=True)
-    return TransferModel(seq[0], seq[1], arch=arch, weights=dict(mean=cfg['mean'], std=cfg['std']) | desc if desc['kind'] != 'none' else desc, cut=cut)
+    return TransferModel(seq[0], seq[1], arch=arch,
+                         weights=dict(mean=cfg['mean'], std=cfg['std']) | desc if desc['kind'] != 'none' else desc,
+                         cut=cut)
 
 # %% ../nbs/01d_transfer.ipynb #68490233
 REGIMES = dict(truncated='pretrained layers up to an intermediate stage, frozen; new head',
@@ -177,7 +205,8 @@ def _frozen_learner(model, train_bn=True):
 
 def regime_params(arch:str, n_out:int=4, channels:int=3, cut:int|None=None) -> pd.DataFrame:
     "Trainable parameters of `arch` in each regime (and with frozen BatchNorm), built with random weights."
-    full, trunc = get_transfer_model(arch, n_out, channels), get_transfer_model(arch, n_out, channels, cut=default_cut(arch) if cut is None else cut)
+    full, trunc = (get_transfer_model(arch, n_out, channels),
+                   get_transfer_model(arch, n_out, channels, cut=default_cut(arch) if cut is None else cut))
     rows = {}
     for name, m, bn in [('truncated', trunc, True), ('truncated, train_bn=False', trunc, False), ('frozen', full, True),
                         ('frozen, train_bn=False', full, False)]:
@@ -202,23 +231,27 @@ class LrGroups(Callback):
 
 # %% ../nbs/01d_transfer.ipynb #96d31117
 def weights_for(arch:str) -> str|None:
-    "The best weights for `arch` that this machine can have: a file in `$FER_NB_WEIGHTS`, the hub's ImageNet weights, or None (said plainly)."
+    "The best weights for `arch` here: a file in `$FER_NB_WEIGHTS`, the hub's ImageNet weights, or None (said plainly)."
     d = os.environ.get('FER_NB_WEIGHTS')
     for ext in ('safetensors', 'pth'):
-        if d and (p := Path(d)/f"{arch}.{ext}").is_file(): print(f"{arch}: pretrained weights from the file {p}"); return str(p)
+        if d and (p := Path(d)/f"{arch}.{ext}").is_file():
+            print(f"{arch}: pretrained weights from the file {p}"); return str(p)
     try: _, desc = resolve_weights(arch, 'imagenet')
     except WeightsUnavailable as e:
-        print(f"{arch}: NO PRETRAINED WEIGHTS on this machine, so the 'pretrained' regimes below start from random weights "
-              f"and their rows say so (weights: none). Why: {e.reason}. "
-              f"With a network, or with {arch}.safetensors in a folder named by $FER_NB_WEIGHTS, the same cell uses ImageNet weights.")
+        print(f"{arch}: NO PRETRAINED WEIGHTS on this machine, so the 'pretrained' regimes below start from random "
+              f"weights and their rows say so (weights: none). Why: {e.reason}. "
+              f"With a network, or with {arch}.safetensors in a folder named by $FER_NB_WEIGHTS, "
+              "the same cell uses ImageNet weights.")
         return None
     print(f"{arch}: ImageNet weights from {desc['source']}"); return 'imagenet'
 
 # %% ../nbs/01d_transfer.ipynb #5e0eb980
 CAPSTONE = pd.DataFrame([
     ('vgg16', 'truncated', 53.8, 52, 51), ('vgg16', 'frozen', 65.8, 62, 62.5), ('vgg16', 'unfrozen', 64, 78, 79),
-    ('resnet101', 'truncated', 30.6, 33.4, 30.5), ('resnet101', 'frozen', 50, 33.5, 44), ('resnet101', 'unfrozen', 92.4, 77, 80),
-    ('efficientnet_b2', 'truncated', 26.3, 24.4, 25), ('efficientnet_b2', 'frozen', 26, 24.4, 25), ('efficientnet_b2', 'unfrozen', 77.4, 25, 28),
+    ('resnet101', 'truncated', 30.6, 33.4, 30.5), ('resnet101', 'frozen', 50, 33.5, 44),
+    ('resnet101', 'unfrozen', 92.4, 77, 80),
+    ('efficientnet_b2', 'truncated', 26.3, 24.4, 25), ('efficientnet_b2', 'frozen', 26, 24.4, 25),
+    ('efficientnet_b2', 'unfrozen', 77.4, 25, 28),
     ('custom', 'scratch', 92.4, 93.6, 93.3)], columns=['arch', 'regime', 'train', 'valid', 'test'])
 
 def regime_frame(recs) -> pd.DataFrame:
@@ -231,11 +264,12 @@ def regime_frame(recs) -> pd.DataFrame:
     df.insert(2, 'trainable', [f"{r['params']['trainable']:,}" for r in recs])
     return df
 
+# %% ../nbs/01d_transfer.ipynb #b3b3d239
 def side_by_side(arch:str, # architecture of the rows
                  recs=(), # this notebook's run records
                  records=None # folder of recorded runs (default: the project's `results/`), or False to skip
                 ) -> pd.DataFrame:
-    "The capstone's rows for `arch` (as it reported them, in %) next to this notebook's runs and the recorded runs of `arch` (with 95% intervals)."
+    "The capstone's rows for `arch` (as reported, in %) beside this notebook's and the recorded runs (95% intervals)."
     from fer_nb.records import load_records, results_dir, acc_cell, data_cell
     recs = list(recs.values()) if isinstance(recs, dict) else list(recs)
     cap = CAPSTONE[CAPSTONE.arch == arch].set_index('regime')
@@ -243,22 +277,29 @@ def side_by_side(arch:str, # architecture of the rows
                  train=f"{c.train}", valid=f"{c.valid}", test=f"{c.test}") for g, c in cap.iterrows()]
     folder = results_dir() if records is None else records
     real = [r for r in load_records(folder) if r.get('arch') == arch and r.get('status') == 'complete'
-            and list(r['data']['classes']) == list(CAPSTONE4)] if folder and Path(folder).exists() else []  # not a pretraining (source-task) run
+            and list(r['data']['classes']) == list(CAPSTONE4)  # not a pretraining (source-task) run
+           ] if folder and Path(folder).exists() else []
     for src, rs in (('this notebook', recs), ('recorded run', real)):
         for r in rs:
-            rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})", weights=weights_label(r['weights']),
-                             **{s: acc_cell(r['metrics'][s]) if s in r['metrics'] else '' for s in ('train', 'valid', 'test')}))
+            rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})",
+                             weights=weights_label(r['weights']),
+                             **{s: acc_cell(r['metrics'][s]) if s in r['metrics'] else ''
+                                for s in ('train', 'valid', 'test')}))
     order = {g: i for i, g in enumerate(REGIMES)}
-    return pd.DataFrame(rows).sort_values('regime', key=lambda s: s.map(order), kind='stable').set_index(['regime', 'source'])
+    return (pd.DataFrame(rows).sort_values('regime', key=lambda s: s.map(order), kind='stable')
+            .set_index(['regime', 'source']))
 
+# %% ../nbs/01d_transfer.ipynb #806b36ff
 def plot_regimes(recs:dict, title:str=''):
     "Validation accuracy and training loss per epoch of each run in `recs` ({label: record}), one line each."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(1, 2, figsize=(8, 2.6))
     for k, r in recs.items():
         e = [h['epoch'] for h in r['history']]
-        ax[0].plot(e, [h['valid_acc'] for h in r['history']], marker='.', label=k); ax[1].plot(e, [h['train_loss'] for h in r['history']], marker='.', label=k)
-    ax[0].set_title(f'{title} valid accuracy'.strip(), fontsize=9); ax[1].set_title(f'{title} train loss'.strip(), fontsize=9)
+        ax[0].plot(e, [h['valid_acc'] for h in r['history']], marker='.', label=k)
+        ax[1].plot(e, [h['train_loss'] for h in r['history']], marker='.', label=k)
+    ax[0].set_title(f'{title} valid accuracy'.strip(), fontsize=9)
+    ax[1].set_title(f'{title} train loss'.strip(), fontsize=9)
     for a in ax: a.set_xlabel('epoch (after the head epochs, for unfrozen)', fontsize=8)
     ax[1].legend(fontsize=7); plt.tight_layout()
     return fig
