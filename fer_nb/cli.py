@@ -38,7 +38,7 @@ def _train(a):
                     + ('' if a.regime == 'scratch' else f"-{a.regime}"))
     rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, size=a.size, channels=channels, aug=not a.no_aug,
                 seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime,
-                freeze_epochs=a.freeze_epochs, lr_mult=a.lr_mult, train_bn=not a.no_train_bn)
+                freeze_epochs=a.freeze_epochs, lr_mult=a.lr_mult, train_bn=not a.no_train_bn, bn_stats=a.bn_stats)
     # a process after the first of a distributed run: it writes nothing
     if 'rank' in rec: return 0 if rec['status'] == 'complete' else 1
     if rec['status'] != 'complete':
@@ -56,10 +56,12 @@ def _evaluate(a):
     split = a.split or ('test' if 'test' in data.splits else 'valid')
     if split not in data.splits:
         raise FerArgError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
-    rep = evaluate_data(model, meta, data, [split])[split] | dict(split=split, data=data.label, model=str(a.model))
+    rep = evaluate_data(model, meta, data, [split], tta=a.tta)[split]
+    rep |= dict(split=split, data=data.label, model=str(a.model), tta=a.tta)
     if a.json: print(json.dumps(rep)); return
     lo, hi = rep['ci95']
-    print(f"{split}: accuracy {rep['accuracy']:.2%} (95% CI {lo:.2%}-{hi:.2%}), n={rep['n']}  [{data.label}]")
+    tta = ', with its mirror (tta)' if a.tta else ''
+    print(f"{split}{tta}: accuracy {rep['accuracy']:.2%} (95% CI {lo:.2%}-{hi:.2%}), n={rep['n']}  [{data.label}]")
     for c, m in rep['per_class'].items():
         print(f"  {c:9s} recall {m['recall']:.2%}  precision {m['precision']:.2%}  n={m['support']}")
 
@@ -128,6 +130,9 @@ def _add_evaluate(sub):
     e.add_argument('--data', default=None, help='FER2013 source; default: the embedded SYNTHETIC data')
     e.add_argument('--split', choices=('test', 'valid', 'train'), default=None,
                    help='default: test where the data has it, else valid')
+    e.add_argument('--tta', action='store_true',
+                   help="average each face's probabilities with its mirror image's "
+                        "(choose it on valid, then report test)")
     e.add_argument('--json', action='store_true',
                    help='print one JSON object (accuracy, ci95, n, per_class, confusion)')
     e.set_defaults(func=_evaluate)
@@ -164,6 +169,10 @@ def _add_train(sub):
                         "(fer_nb.heads: a Liquid CfC, an LSTM, an MLP, a linear layer)")
     t.add_argument('--no-train-bn', action='store_true',
                    help="frozen bodies: freeze BatchNorm too (fastai trains it by default)")
+    t.add_argument('--bn-stats', choices=('update', 'eval', 'keep'), default='update',
+                   help='frozen bodies with --no-train-bn: update (fastai: batch statistics, running ones '
+                        'updated), eval (the stored statistics, never updated), keep (batch statistics in training, '
+                        'the stored ones kept for evaluation)')
     t.add_argument('--data', default=None,
                    help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
     t.add_argument('--classes', default='4', help="4 (the capstone's, default), 7, or comma-separated names")

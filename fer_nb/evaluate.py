@@ -50,6 +50,8 @@ def classification_report(y, # true labels (ints)
 # %% ../nbs/01b_evaluate.ipynb #c55bd248
 def most_confused(cm, classes, min_count:int=1) -> pd.DataFrame:
     "Off-diagonal cells of confusion matrix `cm`, largest first."
+    # fastai's `ClassificationInterpretation.most_confused` gives these pairs from a `Learner` (tested equal below);
+    # this one reads a stored matrix, so a record's errors need neither its model nor its data
     cm = np.asarray(cm)
     rows = [(classes[i], classes[j], int(cm[i, j]), cm[i, j]/max(cm[i].sum(), 1))
             for i in range(len(classes)) for j in range(len(classes)) if i != j and cm[i, j] >= min_count]
@@ -77,4 +79,5 @@ def worst_predictions(probs:torch.Tensor, # [N, C] predicted probabilities
                       k:int=8 # how many
                      ) -> torch.Tensor:
     "Indexes of the `k` images whose true class got the lowest probability."
+    # fastai's `Interpretation.top_losses` ranks the same way (the loss is -log of this probability), from a `Learner`
     return probs[torch.arange(len(y)), y].argsort()[:k]

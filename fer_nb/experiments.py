@@ -173,6 +173,7 @@ def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
             and r.get('regime', 'scratch') == regime and c.get('channels') == channels
             and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none'
                  or r['data']['synthetic'])  # pretrained rows: weights
+            and c.get('train_bn', True) and 'bn_stats' not in c  # BatchNorm variants: experiments, not rows
             and c.get('aug', True) and set(ak) <= _PLAIN and not ak.get('inner_norm') and not probe)
 
 def _protocol(r:dict) -> str:

@@ -27,18 +27,22 @@ def eval_tfms(meta:dict) -> Pipeline:
 def get_probs(model:torch.nn.Module, # a trained model
               x:torch.Tensor, # uint8 images [N, 48, 48]
               meta:dict, # channels, size and stats the model was trained with
-              bs:int=512 # batch size
+              bs:int=512, # batch size
+              tta:bool=False # test-time augmentation: average each face's probabilities with its mirror image's
              ) -> torch.Tensor:
     "Class probabilities `[N, C]` of `model` for images `x`."
+    # fastai's `Learner.tta` needs a `Learner` and its `DataLoaders`, and averages random training augmentations
+    # (4 passes by default); a mirror is the one augmentation that keeps every face a face, and costs one pass
+    if tta: return (get_probs(model, x, meta, bs) + get_probs(model, x.flip(-1), meta, bs))/2
     model.eval(); tf = eval_tfms(meta); dev = next(model.parameters()).device
     out = [torch.softmax(
                model(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float(), 1).cpu()
            for i in range(0, len(x), bs)]
     return torch.cat(out) if out else torch.empty(0, 0)
 
-def evaluate_data(model, meta:dict, data:FerData, splits=None) -> dict:
-    "Classification report of `model` on each split of `data` (all by default)."
-    return {s: classification_report(data.y[s], get_probs(model, data.x[s], meta).argmax(1), data.classes)
+def evaluate_data(model, meta:dict, data:FerData, splits=None, tta:bool=False) -> dict:
+    "Classification report of `model` on each split of `data` (all by default); `tta`: see `get_probs`."
+    return {s: classification_report(data.y[s], get_probs(model, data.x[s], meta, tta=tta).argmax(1), data.classes)
             for s in (splits or data.splits)}
 
 # %% ../nbs/01f_inference.ipynb #09651d39

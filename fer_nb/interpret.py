@@ -19,7 +19,8 @@ def grad_cam(model:torch.nn.Module, # a trained model
              x:torch.Tensor, # a normalised batch [N, C, H, W]
              cls=None # the class of each image to explain (default: the predicted one)
             ) -> tuple:
-    "Grad-CAM heatmaps `[N, h, w]` (ReLU of the gradient-weighted sum of `layer`'s maps, each scaled to 0..1) and the classes explained."
+    "Grad-CAM heatmaps `[N, h, w]` (each scaled to 0..1) and the classes explained."
+    # a heatmap: the ReLU of the sum of `layer`'s maps, each weighted by the mean gradient of the class score
     model.eval()
     with hook_output(layer, grad=False, detach=False) as h:
         out = model(x)

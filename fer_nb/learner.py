@@ -8,7 +8,7 @@ Docs: https://fer-nb.github.io/fer_nb/learner.html.md"""
 from __future__ import annotations
 import datetime, json, os, platform, sys, tempfile, time
 from pathlib import Path
-import numpy as np, torch
+import numpy as np, torch, torch.nn as nn
 from .data import FerData, fer_dls, fer_tfms, pixel_stats
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
@@ -27,13 +27,14 @@ from .errors import FerArgError, FerFileError, FolderInUse
 from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info
 from fastai.torch_core import rank_distrib, distrib_barrier
 import fer_nb
-from .inference import eval_tfms, get_probs, evaluate_data, save_model, load_model  # re-exported: the library before these had modules
+# re-exported: the library before these had modules
+from .inference import eval_tfms, get_probs, evaluate_data, save_model, load_model
 from .records import history_frame, acc_cell, data_cell, metrics_frame, plot_history, load_records, results_dir
 
 # %% auto #0
-__all__ = ['LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint', 'versions',
-           'hardware', 'data_info', 'PlainTensors', 'run_name', 'read_json', 'scratch_dir', 'train', 'Preset', 'preset',
-           'run_dir', 'fastai_vs_bare']
+__all__ = ['BN_STATS', 'LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint',
+           'BnStats', 'versions', 'hardware', 'data_info', 'PlainTensors', 'run_name', 'read_json', 'scratch_dir',
+           'train', 'Preset', 'preset', 'run_dir', 'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #4c6eabc1
 def _skipped(cb) -> bool:
@@ -42,8 +43,8 @@ def _skipped(cb) -> bool:
 
 class History(Callback):
     "Per-epoch train/valid loss, valid accuracy, running train accuracy (augmented, train mode) and seconds."
-    # Reads the epoch's losses and accuracy from fastai's `Recorder`; what `Recorder` lacks: the running train accuracy,
-    # each epoch's seconds as a number (its log holds a formatted string), and the epochs before a resume.
+    # Reads the epoch's losses and accuracy from fastai's `Recorder`; what `Recorder` lacks: the running train
+    # accuracy, each epoch's seconds as a number (its log holds a formatted string), and the epochs before a resume.
     order = 55  # after fastai's Recorder (50), which computes the epoch's losses and metrics
     def __init__(self, epochs:list|None=None): self.epochs = list(epochs or [])
     def before_epoch(self): self.t0, self.right, self.seen = time.perf_counter(), 0, 0
@@ -54,7 +55,8 @@ class History(Callback):
         if _skipped(self): return
         _, tl, vl, acc = self.recorder.log[:4]
         self.epochs.append(dict(epoch=self.epoch, train_loss=float(tl), valid_loss=float(vl), valid_acc=float(acc),
-                                train_acc_running=self.right/max(self.seen, 1), seconds=time.perf_counter()-self.t0))
+                                train_acc_running=self.right/max(self.seen, 1),
+                                seconds=time.perf_counter()-self.t0))
 
 class NonFiniteGuard(TerminateOnNaNCallback):
     "fastai's `TerminateOnNaNCallback`, checked before the step and with a diagnosis that `train` records."
@@ -65,10 +67,12 @@ class NonFiniteGuard(TerminateOnNaNCallback):
     def after_loss(self):
         if torch.isfinite(self.loss).all(): return
         self.diagnosis = (f"non-finite training loss ({self.loss.item()}) at epoch {self.epoch}, batch {self.iter}: "
-                          "training stopped; try a lower learning rate, or look at the gradients (04_gradient_diagnostics)")
+                          "training stopped; try a lower learning rate, "
+                          "or look at the gradients (04_gradient_diagnostics)")
         print(self.diagnosis)
         raise CancelFitException
 
+# %% ../nbs/01a_learner.ipynb #b28cc87c
 class KeepBest(SaveModelCallback):
     "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to `train`."
     def after_fit(self, **kwargs): pass  # `train` loads the best epoch itself, and not for a stopped run
@@ -78,7 +82,7 @@ class KeepBest(SaveModelCallback):
         if self.new_best: self._save(self.fname)
 
 class HideSkipped(Callback):
-    "Keep the epochs that a resumed run skips out of fastai's progress table (its `Recorder` logs a blank row for each)."
+    "Keep the epochs a resumed run skips out of fastai's progress table (its `Recorder` logs a blank row for each)."
     order = 61  # after fastai's ProgressCallback (60), which installs the table's logger in `before_fit`
     def before_fit(self): self.orig, self.learn.logger = self.learn.logger, self._log
     def _log(self, row):
@@ -87,12 +91,13 @@ class HideSkipped(Callback):
         if self.learn.logger == self._log: self.learn.logger = self.orig
 
 class Checkpoint(SaveModelCallback):
-    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)`, into one file `last.pth`, plus the progress so far."
+    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` in one file, `last.pth`, plus the progress so far."
     # fastai's writes a file per epoch (`last_0.pth`, `last_1.pth`, ...: 180 MB each for VGG16) and no progress;
-    # this one overwrites `last.pth` and writes `progress.json` (epochs done, history, best), from which `train` resumes.
-    order = 65  # after History and KeepBest (whose best so far goes in the progress: `self.best` is this tracker's own)
+    # this one overwrites `last.pth` and writes `progress.json` (epochs done, history, best), whence `train` resumes.
+    order = 65  # after History and KeepBest (whose best so far goes in the progress: `self.best` is this tracker's)
     def __init__(self, progress:Path, hist:History, best:SaveModelCallback):
-        super().__init__(fname='last', every_epoch=True, with_opt=True); self.progress, self.hist, self.keep = progress, hist, best
+        super().__init__(fname='last', every_epoch=True, with_opt=True)
+        self.progress, self.hist, self.keep = progress, hist, best
     def _save(self, name):
         self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
         prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
@@ -100,30 +105,57 @@ class Checkpoint(SaveModelCallback):
     def after_epoch(self):
         if not _skipped(self): super().after_epoch()
 
+# %% ../nbs/01a_learner.ipynb #9e724ecf
+BN_STATS = dict(update="train mode: each batch's statistics, the running ones updated (fastai's)",
+                eval='eval mode: the stored statistics, in training as in evaluation, never updated',
+                keep="each training batch's own statistics, the stored ones kept for evaluation")
+
+class BnStats(Callback):
+    "How the frozen BatchNorm layers (those whose parameters do not train) use their statistics: see `BN_STATS`."
+    def __init__(self, mode:str):
+        if mode not in BN_STATS: raise FerArgError(f"bn_stats={mode!r}: expected one of {', '.join(BN_STATS)}")
+        self.mode = mode
+    def _frozen(self):
+        return [m for m in self.learn.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+                and m.weight is not None and not m.weight.requires_grad]
+    def before_fit(self):
+        self.momenta = [(m, m.momentum) for m in self._frozen()]
+        if self.mode == 'keep':
+            for m, _ in self.momenta: m.momentum = 0.  # running = (1 - momentum)*running + momentum*batch: unchanged
+    def before_train(self):  # after fastai's TrainEvalCallback (order -10) has put the whole model in train mode
+        if self.mode == 'eval':
+            for m, _ in self.momenta: m.eval()
+    def after_fit(self):
+        for m, mom in self.momenta: m.momentum = mom
+
 # %% ../nbs/01a_learner.ipynb #22e27d45
 def versions() -> dict:
     "Versions of Python and the libraries a run depends on."
     import fastai, fastcore, timm, torchvision
     return dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
-                fastai=fastai.__version__, fastcore=fastcore.__version__, timm=timm.__version__, numpy=np.__version__, fer_nb=fer_nb.__version__)
+                fastai=fastai.__version__, fastcore=fastcore.__version__, timm=timm.__version__,
+                numpy=np.__version__, fer_nb=fer_nb.__version__)
 
 def hardware(device=None) -> dict:
     "The machine a run used: CPU model, cores and torch threads, and the GPU if one is used."
     cpu = platform.processor()
     try: cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): pass
-    d = dict(platform=platform.platform(), cpu=cpu, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(), device=str(device or 'cpu'))
+    d = dict(platform=platform.platform(), cpu=cpu, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
+             device=str(device or 'cpu'))
     if device is not None and torch.device(device).type == 'cuda': d['gpu'] = torch.cuda.get_device_name(device)
     return d
 
 def data_info(data:FerData) -> dict:
     "What a run record says about its data."
-    return dict(source=data.source, label=data.label, synthetic=data.synthetic, sha256=data.sha256, classes=list(data.classes),
-                counts={s: dict(zip(data.classes, data.counts()[s].tolist())) for s in data.splits}, notes=data.notes, protocol=data.protocol)
+    return dict(source=data.source, label=data.label, synthetic=data.synthetic, sha256=data.sha256,
+                classes=list(data.classes),
+                counts={s: dict(zip(data.classes, data.counts()[s].tolist())) for s in data.splits},
+                notes=data.notes, protocol=data.protocol)
 
 # %% ../nbs/01a_learner.ipynb #d7b61d7d
 class PlainTensors(Callback):
-    "Hand the model plain tensors, so that the ops inside it skip the Python dispatch of fastai's `TensorImage` (`TensorBase.__torch_function__`)."
+    "Hand the model plain tensors: its ops skip the Python dispatch of fastai's `TensorImage` (`__torch_function__`)."
     order = -20
     def before_batch(self):
         self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
@@ -135,43 +167,55 @@ def run_name(arch:str, n_classes:int, channels:int, size:int) -> str:
 
 def _learner(dls, model, wd, out, cbs=(), train_bn=True):
     "A fastai `Learner` for `model`; a transfer model gets fastai's body/head parameter groups."
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, wd=wd, path=out, model_dir='.', cbs=[PlainTensors(), *cbs],
+    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, wd=wd, path=out, model_dir='.',
+                   cbs=[PlainTensors(), *cbs],
                    splitter=default_split if isinstance(model, TransferModel) else trainable_params, train_bn=train_bn)
 
 def _quiet(learn):
     learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']); learn.logger = lambda *a: None
 
+# %% ../nbs/01a_learner.ipynb #e3233bb9
 def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
     "Check `regime` against `arch` and its arguments; fill in its defaults (ImageNet weights, the truncation stage)."
     if regime not in REGIMES: raise FerArgError(f"regime={regime!r}: expected one of {list(REGIMES)}")
     kw = dict(arch_kwargs)
     if kw.get('head') is not None and arch != 'custom':
-        raise FerArgError(f"head={kw['head']!r} with arch {arch!r}: only arch 'custom' takes another head (fer_nb.heads); timm bodies get fastai's head")
+        raise FerArgError(f"head={kw['head']!r} with arch {arch!r}: only arch 'custom' takes another head "
+                          "(fer_nb.heads); timm bodies get fastai's head")
     if arch in ARCHS:
-        if regime != 'scratch': raise FerArgError(f"regime={regime!r}: arch {arch!r} has no pretrained body; it trains from scratch (regime='scratch')")
-        if kw.get('weights') is not None or kw.get('cut') is not None: raise FerArgError(f"arch {arch!r}: takes no weights or cut (those are for timm bodies)")
+        if regime != 'scratch':
+            raise FerArgError(f"regime={regime!r}: arch {arch!r} has no pretrained body; "
+                              "it trains from scratch (regime='scratch')")
+        if kw.get('weights') is not None or kw.get('cut') is not None:
+            raise FerArgError(f"arch {arch!r}: takes no weights or cut (those are for timm bodies)")
         return {k: v for k, v in kw.items() if k not in ('weights', 'cut')}
     if regime == 'scratch':
-        if kw.get('weights') is not None: raise FerArgError(f"regime='scratch' with weights={kw['weights']!r}: scratch means random weights; to start from weights use regime='unfrozen'")
+        if kw.get('weights') is not None:
+            raise FerArgError(f"regime='scratch' with weights={kw['weights']!r}: scratch means random weights; "
+                              "to start from weights use regime='unfrozen'")
         kw['weights'] = None
     else: kw.setdefault('weights', 'imagenet')
     if regime == 'truncated': kw['cut'] = default_cut(arch) if kw.get('cut') is None else kw['cut']
-    elif kw.get('cut') is not None: raise FerArgError(f"cut={kw['cut']} with regime={regime!r}: a truncated body is regime='truncated'")
+    elif kw.get('cut') is not None:
+        raise FerArgError(f"cut={kw['cut']} with regime={regime!r}: a truncated body is regime='truncated'")
     if isinstance(kw.get('weights'), Path): kw['weights'] = str(kw['weights'])
     return kw
 
+# %% ../nbs/01a_learner.ipynb #d80a92c4
 import atexit, shutil
 
 def read_json(f) -> dict|list:
     "The JSON in file `f`, or an error that names the file."
     try: return json.loads(Path(f).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FerFileError(f"{f}: not valid JSON ({e}); files in a run folder are written by `train`: remove the folder to start the run again") from None
+        raise FerFileError(f"{f}: not valid JSON ({e}); files in a run folder are written by `train`: "
+                           "remove the folder to start the run again") from None
 
-LR_FIND_MIN_IT = 30  # fewer lr_find iterations than this give no usable valley: on 12 batches of the synthetic faces it said 2e-6
+# fewer lr_find iterations than this give no usable valley: on 12 batches of the synthetic faces it said 2e-6
+LR_FIND_MIN_IT = 30
 
 def scratch_dir(prefix:str='fer_nb-run-') -> Path:
-    "A new temporary folder, removed with everything in it when this Python process ends (checkpoints of big bodies take GBs)."
+    "A new temporary folder, removed with all in it when this Python process ends (checkpoints of big bodies take GBs)."
     d = Path(tempfile.mkdtemp(prefix=prefix)); atexit.register(shutil.rmtree, d, ignore_errors=True)
     return d
 
@@ -180,19 +224,22 @@ from fastcore.basics import store_attr
 
 class _Run:
     "What the steps of one `train` call share: its folder, data loaders, settings and process."
-    def __init__(self, out:Path, dls, wd:float, train_bn:bool, lr_find_it:int, seed:int, state, device, main:bool, progress:bool):
+    def __init__(self, out:Path, dls, wd:float, train_bn:bool, lr_find_it:int, seed:int, state, device, main:bool,
+                 progress:bool):
         store_attr(); self.lr_find_iters = []
     @property
     def prog_f(self): return self.out/'progress.json'
 
 def _open_run(out:Path, config:dict, epochs:int, main:bool) -> tuple:
-    "Step 1, resume: `(resume, record)`: an unfinished run of this `config` resumes, a finished one gives its record, another run's folder is refused."
+    "Step 1, resume `(resume, record)`: resume an unfinished run of `config`, return a finished one's record."
+    # a folder that holds another run is refused
     prog_f, cfg_f = out/'progress.json', out/'config.json'
     old = read_json(cfg_f) if cfg_f.exists() else None
     resume = prog_f.exists() and old == config and (out/'last.pth').exists()
     if not resume and old is not None and old != config and ((out/'record.json').exists() or prog_f.exists()):
         diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
-        raise FolderInUse(f"{out}: holds another run (config differs: {diff}); choose another output folder, or remove it to start again")
+        raise FolderInUse(f"{out}: holds another run (config differs: {diff}); "
+                          "choose another output folder, or remove it to start again")
     if resume and read_json(prog_f)['epochs_done'] >= epochs and (out/'record.json').exists():
         if main: print(f"{out}: this run is complete; returning its record")
         return resume, read_json(out/'record.json') | dict(out=str(out))
@@ -202,54 +249,61 @@ def _open_run(out:Path, config:dict, epochs:int, main:bool) -> tuple:
 
 # %% ../nbs/01a_learner.ipynb #7372ff6d
 def _lr_find(run:_Run, m, freeze:bool) -> float|None:
-    "fastai's learning-rate finder, over at most an epoch of batches, on a separate `Learner` (no checkpoint callback sees it); None: skipped."
+    "fastai's lr finder over at most an epoch of batches, on its own `Learner` (no checkpoint sees it); None: skipped."
     lf = _learner(run.dls(), m, run.wd, run.out, train_bn=run.train_bn)
     if freeze: lf.freeze()
     else: lf.unfreeze()  # a body frozen by the head's epochs must train here too
     n_it = min(run.lr_find_it, len(lf.dls.train))  # never longer than the run itself
     if n_it < min(run.lr_find_it, LR_FIND_MIN_IT):
-        print(f"lr_find skipped: {len(lf.dls.train)} batches an epoch are too few for it (it needs about {LR_FIND_MIN_IT}); "
-              f"using fastai's default rate {defaults.lr:g} (pass lr= / --lr to choose one)")
+        print(f"lr_find skipped: {len(lf.dls.train)} batches an epoch are too few for it "
+              f"(it needs about {LR_FIND_MIN_IT}); using fastai's default rate {defaults.lr:g} "
+              "(pass lr= / --lr to choose one)")
         run.lr_find_iters.append(0); return None
     run.lr_find_iters.append(n_it)
     with lf.no_bar(), lf.no_logging():
         sd = {k: v.clone() for k, v in m.state_dict().items()}
         try: r = float(lf.lr_find(num_it=n_it, show_plot=False).valley)
         except IndexError:  # fastai finds no valley when the loss diverges within the first few iterations
-            r = None; print(f"lr_find found no valley in {n_it} iterations (the loss diverged at once); using {defaults.lr:g}")
+            r = None
+            print(f"lr_find found no valley in {n_it} iterations (the loss diverged at once); using {defaults.lr:g}")
         m.load_state_dict(sd)  # lr_find restores the weights itself; this also restores BatchNorm's running statistics
     return r
 
 def _rate(run:_Run, lrs:dict, key:str, lr:float|None, model, freeze:bool) -> tuple:
-    "Step 2, find a learning rate: kept from an interrupted run, else `lr`, else lr_find's valley; the first process's everywhere. `(lr, found)`"
+    "Step 2, learning rate `(lr, found)`: an interrupted run's, else `lr`, else lr_find's valley (the first process's)."
     found = None
     if key in lrs: lr = lrs[key]
-    elif lr is None: set_seed(run.seed, reproducible=True); found = _lr_find(run, model, freeze); lr = found or defaults.lr
+    elif lr is None:
+        set_seed(run.seed, reproducible=True); found = _lr_find(run, model, freeze); lr = found or defaults.lr
     lrs[key] = lr = same_everywhere(lr)  # lr_find ran in every process; the first one's rate is used by all
     if run.main: (run.out/'lr.json').write_text(json.dumps(lrs))
     return lr, found
 
 # %% ../nbs/01a_learner.ipynb #8f8c5746
 def _fit_head(run:_Run, model, epochs:int, lr:float, resume:bool) -> list:
-    "Step 3 ('unfrozen' only), fit the head: the new head on the frozen body; its weights are kept, so that a resumed run skips it. Its history."
+    "Step 3 ('unfrozen' only), fit the head on the frozen body; its weights kept, a resumed run skips it. Its history."
     head_f, head_j = run.out/'head.pth', run.out/'head.json'
     if head_f.exists() and resume:
         model.load_state_dict(torch.load(head_f, map_location='cpu', weights_only=True)); return read_json(head_j)
     set_seed(run.seed, reproducible=True)
     hh, hg = History(), NonFiniteGuard()
-    lh = _learner(run.dls(), model, run.wd, run.out, [hh, hg, *shard_cbs(run.state, run.device)], train_bn=run.train_bn); lh.freeze()
+    lh = _learner(run.dls(), model, run.wd, run.out, [hh, hg, *shard_cbs(run.state, run.device)], train_bn=run.train_bn)
+    lh.freeze()
     if not run.progress: _quiet(lh)
     lh.fit_one_cycle(epochs, lr)
     if run.main: torch.save(model.state_dict(), head_f); head_j.write_text(json.dumps(hh.epochs))
     return hh.epochs
 
 def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> tuple:
-    "Step 4, fit: one-cycle training, the best epoch on valid kept, a checkpoint every epoch (resumed from the last). `(learn, callbacks, start_epoch)`"
+    "Step 4, fit `(learn, cb, start_epoch)`: one cycle, the best epoch on valid kept, a checkpoint every epoch."
+    # a resumed run starts from the last checkpoint
     set_seed(run.seed, reproducible=True)
-    cb = dict(hist=History(), guard=NonFiniteGuard(), lrg=LrGroups(), best=KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False),
+    cb = dict(hist=History(), guard=NonFiniteGuard(), lrg=LrGroups(),
+              best=KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False),
               shards=shard_cbs(run.state, run.device))
-    learn = _learner(run.dls(), model, run.wd, run.out, [cb['hist'], cb['guard'], cb['best'], Checkpoint(run.prog_f, cb['hist'], cb['best']), cb['lrg'],
-                                                          HideSkipped(), *cb['shards'], *(cbs or [])], train_bn=run.train_bn)
+    learn = _learner(run.dls(), model, run.wd, run.out,
+                     [cb['hist'], cb['guard'], cb['best'], Checkpoint(run.prog_f, cb['hist'], cb['best']), cb['lrg'],
+                      HideSkipped(), *cb['shards'], *(cbs or [])], train_bn=run.train_bn)
     if regime in ('truncated', 'frozen'): learn.freeze()
     elif regime == 'unfrozen': learn.unfreeze()  # the head's learner froze the body's parameters
     if not run.progress: _quiet(learn)
@@ -264,85 +318,101 @@ def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> 
         learn.fit_one_cycle(epochs, lr, start_epoch=start_epoch)
     return learn, cb, start_epoch
 
+# %% ../nbs/01a_learner.ipynb #059d2010
 def _record(run:_Run, data:FerData, learn, cb:dict, meta:dict, t_start:float, **info) -> dict:
     "Step 5, record: evaluate every split at the best epoch; the run record (JSON-ready), with what chose what."
     status = 'complete' if info['diagnosis'] is None else 'stopped'
     metrics = evaluate_data(learn.model, meta, data) if status == 'complete' else {}
     hist = cb['hist'].epochs
-    return dict(schema=1, name=info.pop('name'), status=status, **info, wall_s=round(time.perf_counter()-t_start, 2), params=count_params(learn.model),
-                data=data_info(data), versions=versions(), hardware=hardware(run.device),
+    return dict(schema=1, name=info.pop('name'), status=status, **info, wall_s=round(time.perf_counter()-t_start, 2),
+                params=count_params(learn.model), data=data_info(data), versions=versions(),
+                hardware=hardware(run.device),
                 finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                history=hist, best_epoch=max(hist, key=lambda e: e['valid_acc'])['epoch'] if hist else None, metrics=metrics,
-                distributed=distributed_info(run.state, info['config']['bs'], cb['shards']),
-                selected_on=dict(epoch='valid', lr='given' if info['config']['lr'] is not None else 'lr_find on train batches (or the default rate where it was skipped)',
+                history=hist, best_epoch=max(hist, key=lambda e: e['valid_acc'])['epoch'] if hist else None,
+                metrics=metrics, distributed=distributed_info(run.state, info['config']['bs'], cb['shards']),
+                selected_on=dict(epoch='valid',
+                                 lr='given' if info['config']['lr'] is not None
+                                    else 'lr_find on train batches (or the default rate where it was skipped)',
                                  reported=[s for s in data.splits if s != 'valid']))
 
 # %% ../nbs/01a_learner.ipynb #11aa3b4b
 def train(data:FerData, # the images
           arch:str='custom', # architecture name (see `fer_nb.models.get_model`): ours, or any timm name
           epochs:int=20, # epochs of one-cycle training (for 'unfrozen': after the head's epochs)
-          lr:float|None=None, # peak learning rate (for 'unfrozen': of the head's epochs); None: fastai's `lr_find` suggestion (valley)
+          lr:float|None=None, # peak learning rate (for 'unfrozen': of the head's epochs); None: `lr_find`'s valley
           bs:int=128, # batch size
           wd:float=0.01, # decoupled weight decay
           size:int=48, # input side, px
           channels:int=1, # 1 (grayscale) or 3 (RGB, the gray image repeated)
           aug:bool=True, # batch augmentation
           seed:int=42, # seed of weights, shuffling and augmentation
-          out=None, # folder for model.pt, record.json and checkpoints (default: a temporary folder, removed when Python exits)
+          out=None, # folder for model.pt, record.json, checkpoints (default: a temporary one, removed at exit)
           name:str|None=None, # the run's name in its record
           arch_kwargs:dict|None=None, # arguments of the architecture (timm bodies: weights, cut, ...)
           device=None, # 'cpu' or 'cuda'; default: cuda if available
           progress:bool=True, # show fastai's progress bars and per-epoch table
           cbs:list|None=None, # extra fastai callbacks (diagnostics, ...)
-          regime:str='scratch', # 'scratch', or for timm bodies 'truncated', 'frozen', 'unfrozen' (see `fer_nb.transfer.REGIMES`)
+          regime:str='scratch', # 'scratch', or for timm bodies 'truncated', 'frozen', 'unfrozen' (`transfer.REGIMES`)
           freeze_epochs:int=1, # 'unfrozen': epochs of head training before unfreezing
-          lr_unfrozen:float|None=None, # 'unfrozen': peak rate of the head after unfreezing (body: / lr_mult); None: `lr_find` after unfreezing
+          lr_unfrozen:float|None=None, # 'unfrozen': head's peak rate once unfrozen (body: / lr_mult); None: lr_find
           lr_mult:float=100, # 'unfrozen': ratio of the head's rate to the body's
           train_bn:bool=True, # frozen bodies: keep BatchNorm trainable (fastai's default)
-          lr_find_it:int=100, # iterations of each `lr_find`, at most: never more than an epoch's batches (too few: fastai's default rate)
+          bn_stats:str='update', # frozen bodies with train_bn=False: how BatchNorm uses statistics (`BN_STATS`)
+          lr_find_it:int=100, # iterations of each `lr_find`, at most an epoch's batches (too few: fastai's default lr)
          ) -> dict:
-    "Train `arch` on `data` with fastai in `regime`, keep the best epoch, write `model.pt` and `record.json` in `out`; return the record."
+    "Train `arch` on `data` with fastai in `regime`, keep the best epoch, write `model.pt` and `record.json` to `out`."
     t_start = time.perf_counter()
     arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
-    state, device = init_distributed(device)  # launched by torchrun / accelerate launch: one process of several (fer_nb.distributed)
+    state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
     out = Path(out) if out is not None else scratch_dir()
     out.mkdir(parents=True, exist_ok=True)
-    config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels, aug=aug, seed=seed,
-                  optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle', data_sha256=data.sha256, classes=list(data.classes))
+    config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels,
+                  aug=aug, seed=seed, optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle',
+                  data_sha256=data.sha256, classes=list(data.classes))
     if regime != 'scratch': config |= dict(regime=regime, train_bn=train_bn)
+    if bn_stats != 'update':  # recorded only when set, so that older runs' configs still match on resume
+        if regime not in ('truncated', 'frozen') or train_bn: raise FerArgError(
+            f"bn_stats={bn_stats!r}: only for a frozen or truncated body with train_bn=False (its BatchNorm frozen)")
+        cbs = [*(cbs or []), BnStats(bn_stats)]; config |= dict(bn_stats=bn_stats)
     if regime == 'unfrozen': config |= dict(freeze_epochs=freeze_epochs, lr_unfrozen=lr_unfrozen, lr_mult=lr_mult)
-    config = json.loads(json.dumps(config))  # as config.json will read back (tuples become lists), so that a resumed run compares equal
-    resume, done = _open_run(out, config, epochs, main)                                                               # 1. resume
+    config = json.loads(json.dumps(config))  # as config.json reads back (tuples become lists): a resume compares equal
+    resume, done = _open_run(out, config, epochs, main)                                        # 1. resume
     if done is not None: return done
     set_seed(seed, reproducible=True)
-    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)  # the layout oneDNN prefers
-    stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])  # the weights' own statistics, else the data's
-    meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size, stats=list(stats))
-    run = _Run(out, lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device), wd, train_bn, lr_find_it,
-               seed, state, device, main, progress and main)
+    # channels_last: the layout oneDNN prefers; the statistics: the weights' own, else the data's
+    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)
+    stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])
+    meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size,
+                stats=list(stats))
+    run = _Run(out, lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device),
+               wd, train_bn, lr_find_it, seed, state, device, main, progress and main)
     lrs = read_json(out/'lr.json') if resume and (out/'lr.json').exists() else {}
-    lr, lr_found = _rate(run, lrs, 'lr', lr, model, freeze=regime in ('truncated', 'frozen', 'unfrozen'))             # 2. find learning rates
+    lr, lr_found = _rate(run, lrs, 'lr', lr, model, freeze=regime in ('truncated', 'frozen', 'unfrozen'))  # 2. rates
     head_hist, lr_found_unfrozen = [], None
     if regime == 'unfrozen':
-        head_hist = _fit_head(run, model, freeze_epochs, lr, resume)                                                  # 3. fit the head
+        head_hist = _fit_head(run, model, freeze_epochs, lr, resume)                           # 3. fit the head
         lr_unfrozen, lr_found_unfrozen = _rate(run, lrs, 'lr_unfrozen', lr_unfrozen, model, freeze=False)
-    t_fit = time.perf_counter()
-    learn, cb, start_epoch = _fit(run, model, regime, epochs, slice(lr_unfrozen/lr_mult, lr_unfrozen) if regime == 'unfrozen' else lr,
-                                  resume, cbs)                                                                        # 4. fit
-    fit_s = time.perf_counter() - t_fit + sum(e['seconds'] for e in head_hist)
-    diagnosis = cb['guard'].diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)  # ours, or a diagnostic callback's
+    learn, cb, start_epoch = _fit(run, model, regime, epochs,                                  # 4. fit
+                                  slice(lr_unfrozen/lr_mult, lr_unfrozen) if regime == 'unfrozen' else lr, resume, cbs)
+    fit_s = sum(e['seconds'] for e in cb['hist'].epochs + head_hist)  # every epoch, those before a resume too
+    # ours, or a diagnostic callback's
+    diagnosis = cb['guard'].diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)
     distrib_barrier()  # the first process has written its last checkpoint before any process looks for it
     if diagnosis is None and (out/'best.pth').exists(): learn.load('best', with_opt=False, weights_only=False)
-    if not main: return dict(status='complete' if diagnosis is None else 'stopped', out=str(out), rank=rank_distrib())  # the first one writes
-    rec = _record(run, data, learn, cb, meta, t_start,                                                              # 5. record
-                  name=name or f"{run_name(arch, len(data.classes), channels, size)}{'' if regime == 'scratch' else '-' + regime}-s{seed}",
-                  diagnosis=diagnosis, arch=arch, head=arch_kwargs.get('head'), regime=regime, regime_means=REGIMES[regime],
+    if not main:  # the first process writes the record and the model
+        return dict(status='complete' if diagnosis is None else 'stopped', out=str(out), rank=rank_distrib())
+    rec = _record(run, data, learn, cb, meta, t_start,                                         # 5. record
+                  name=name or f"{run_name(arch, len(data.classes), channels, size)}"
+                               f"{'' if regime == 'scratch' else '-' + regime}-s{seed}",
+                  diagnosis=diagnosis, arch=arch, head=arch_kwargs.get('head'), regime=regime,
+                  regime_means=REGIMES[regime] + ('' if bn_stats == 'update' else f"; BatchNorm: {BN_STATS[bn_stats]}"),
                   weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')), config=config,
-                  lr_used=lr_unfrozen if regime == 'unfrozen' else lr, lr_found=lr_found, lr_head=lr if regime == 'unfrozen' else None,
-                  lr_found_unfrozen=lr_found_unfrozen, lr_find_iters=run.lr_find_iters or None,
-                  lr_groups_peak=cb['lrg'].peak() if cb['lrg'].lrs else None, input_stats=list(stats),
-                  resumed_from_epoch=start_epoch if resume else None, fit_s=round(fit_s, 2), head_history=head_hist or None)
+                  lr_used=lr_unfrozen if regime == 'unfrozen' else lr, lr_found=lr_found,
+                  lr_head=lr if regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen,
+                  lr_find_iters=run.lr_find_iters or None, lr_groups_peak=cb['lrg'].peak() if cb['lrg'].lrs else None,
+                  input_stats=list(stats), resumed_from_epoch=start_epoch if resume else None, fit_s=round(fit_s, 2),
+                  head_history=head_hist or None)
     if rec['status'] == 'complete': save_model(learn.model, meta | dict(record=rec['name']), out/'model.pt')
     (out/'record.json').write_text(json.dumps(rec, indent=1))
     return rec | dict(out=str(out))
@@ -354,27 +424,36 @@ from dataclasses import dataclass, field
 class Preset:
     "How big a notebook's runs are, and on what data."
     name: str; data: str|None; epochs: int; claim_epochs: int; bs: int = 128; custom: dict = field(default_factory=dict)
-    transfer: dict = field(default_factory=dict) # transfer lessons: epochs, freeze_epochs, bs, size, lr_find_it, sample (images per class of each split, None: all), lr (None: lr_find)
-    def __repr__(self): return (f"preset {self.name!r}: {self.epochs} epochs (claims: {self.claim_epochs}), batch {self.bs}"
-                                + (f", custom CNN {self.custom}" if self.custom else '') + ", data: " + (self.data or 'the embedded SYNTHETIC data (not FER2013)'))
+    # transfer lessons: epochs, freeze_epochs, bs, size, lr_find_it, sample (images per class of each split,
+    # None: all), lr (None: lr_find)
+    transfer: dict = field(default_factory=dict)
+    def __repr__(self):
+        return (f"preset {self.name!r}: {self.epochs} epochs (claims: {self.claim_epochs}), batch {self.bs}"
+                + (f", custom CNN {self.custom}" if self.custom else '') + ", data: "
+                + (self.data or 'the embedded SYNTHETIC data (not FER2013)'))
 
-PRESETS = dict(ci=dict(epochs=3, claim_epochs=2, custom=dict(widths=(16, 32, 64, 128, 128), hidden=(64, 32)),  # a quarter of the width: checks the code, fast
-                      # big bodies on 16 faces a class of every split, at a fixed rate (lr_find costs more than the run): checks the code
-                      transfer=dict(epochs=1, freeze_epochs=1, bs=32, size=48, lr_find_it=10, sample=16, lr=1e-3)),
-               cpu=dict(epochs=20, claim_epochs=4, transfer=dict(epochs=8, freeze_epochs=1, bs=64, size=48, lr_find_it=100, sample=None)),
-               gpu=dict(epochs=40, claim_epochs=20, bs=256, transfer=dict(epochs=20, freeze_epochs=2, bs=128, size=96, lr_find_it=100, sample=None)))
+PRESETS = dict(ci=dict(epochs=3, claim_epochs=2,
+                       custom=dict(widths=(16, 32, 64, 128, 128), hidden=(64, 32)),  # a quarter of the width: fast
+                       # big bodies on 16 faces a class of every split, at a fixed rate (lr_find costs more than the
+                       # run): checks the code
+                       transfer=dict(epochs=1, freeze_epochs=1, bs=32, size=48, lr_find_it=10, sample=16, lr=1e-3)),
+               cpu=dict(epochs=20, claim_epochs=4,
+                        transfer=dict(epochs=8, freeze_epochs=1, bs=64, size=48, lr_find_it=100, sample=None)),
+               gpu=dict(epochs=40, claim_epochs=20, bs=256,
+                        transfer=dict(epochs=20, freeze_epochs=2, bs=128, size=96, lr_find_it=100, sample=None)))
 
-def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, else ci for synthetic data or under test, else cpu/gpu
+def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, else ci (synthetic data, tests), cpu/gpu
            data:str|None=None # data source; default: $FER_NB_DATA (None: synthetic)
           ) -> Preset:
     "The run size and data for a notebook."
     data = data or os.environ.get('FER_NB_DATA') or None
-    name = name or os.environ.get('FER_NB_PRESET') or ('ci' if data is None or os.environ.get('IN_TEST') else 'gpu' if torch.cuda.is_available() else 'cpu')
+    name = name or os.environ.get('FER_NB_PRESET') or ('ci' if data is None or os.environ.get('IN_TEST')
+                                                       else 'gpu' if torch.cuda.is_available() else 'cpu')
     if name not in PRESETS: raise FerArgError(f"preset {name!r}: unknown; expected one of {list(PRESETS)}")
     return Preset(name, data, **PRESETS[name])
 
 def run_dir(p:Preset, name:str) -> Path:
-    "Where run `name` of preset `p` writes: `results/<preset>/<name>` for real data, a temporary folder (removed when Python exits) for the ci preset or synthetic data."
+    "Where run `name` of preset `p` writes: `results/<preset>/<name>`, or for ci or synthetic data a `scratch_dir`."
     if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
     return results_dir()/p.name/name
 
@@ -386,12 +465,15 @@ class _BatchTimer(Callback):
         if self.training and self.iter == self.skip: self.t0 = time.perf_counter()
     def after_train(self): self.seconds = time.perf_counter() - self.t0
 
-def fastai_vs_bare(data:FerData, arch:str='custom', bs:int=128, n_batches:int=20, lr:float=1e-3, seed:int=0, rounds:int=3) -> dict:
-    "Training images/s of `arch` through fastai's `Learner` and through a bare PyTorch loop, same tensors and batch size; best of `rounds` alternating runs."
+def fastai_vs_bare(data:FerData, arch:str='custom', bs:int=128, n_batches:int=20, lr:float=1e-3, seed:int=0,
+                   rounds:int=3) -> dict:
+    "Training images/s of `arch` through fastai's `Learner` and a bare PyTorch loop; best of `rounds` alternating runs."
+    # both see the same tensors and batch size
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(data.y['train']), generator=g)[:bs*n_batches]
     x, y = data.x['train'][idx], data.y['train'][idx]
-    sub = FerData(dict(train=x, valid=x[:bs]), dict(train=y, valid=y[:bs]), dict(train=['']*len(y), valid=['']*bs), data.classes, data.source, data.sha256, data.synthetic)
+    sub = FerData(dict(train=x, valid=x[:bs]), dict(train=y, valid=y[:bs]), dict(train=['']*len(y), valid=['']*bs),
+                  data.classes, data.source, data.sha256, data.synthetic)
     mean, std = pixel_stats(x)
     mk = lambda: get_model(arch, len(data.classes), 1).to(memory_format=torch.channels_last)
     def fastai_run():
@@ -412,4 +494,5 @@ def fastai_vs_bare(data:FerData, arch:str='custom', bs:int=128, n_batches:int=20
     runs = [(fastai_run(), bare_run()) for _ in range(rounds)]
     f, b = max(r[0] for r in runs), max(r[1] for r in runs)
     return dict(arch=arch, bs=bs, batches=n_batches-2, rounds=rounds, fastai_img_s=round(f, 1), bare_img_s=round(b, 1),
-                ratio=round(f/b, 3), all_rounds=[[round(u, 1), round(v, 1)] for u, v in runs], threads=torch.get_num_threads())
+                ratio=round(f/b, 3), all_rounds=[[round(u, 1), round(v, 1)] for u, v in runs],
+                threads=torch.get_num_threads())

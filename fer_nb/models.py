@@ -15,12 +15,14 @@ __all__ = ['ARCHS', 'conv_block', 'fc_block', 'CustomCNN', 'model1', 'model2', '
 # %% ../nbs/01_custom_cnn.ipynb #f9e8e181
 def conv_block(ni:int, nf:int, leak:float=0.1, p:float=0.) -> nn.Sequential:
     "Conv 3x3 -> BatchNorm -> LeakyReLU -> MaxPool 2x2 (-> Dropout2d if `p`)."
-    layers = [nn.Conv2d(ni, nf, 3, padding=1, bias=False), nn.BatchNorm2d(nf), nn.LeakyReLU(leak, inplace=True), nn.MaxPool2d(2)]
+    layers = [nn.Conv2d(ni, nf, 3, padding=1, bias=False), nn.BatchNorm2d(nf), nn.LeakyReLU(leak, inplace=True),
+              nn.MaxPool2d(2)]
     return nn.Sequential(*layers, *([nn.Dropout2d(p)] if p else []))
 
 def fc_block(ni:int, nf:int, p:float, leak:float=0.1) -> nn.Sequential:
     "Linear -> BatchNorm1d -> LeakyReLU -> Dropout."
-    return nn.Sequential(nn.Linear(ni, nf, bias=False), nn.BatchNorm1d(nf), nn.LeakyReLU(leak, inplace=True), nn.Dropout(p))
+    return nn.Sequential(nn.Linear(ni, nf, bias=False), nn.BatchNorm1d(nf), nn.LeakyReLU(leak, inplace=True),
+                         nn.Dropout(p))
 
 class CustomCNN(nn.Sequential):
     "The capstone's final model: 5 conv blocks, 2 fully connected blocks with BatchNorm and dropout, an output layer."
@@ -31,7 +33,7 @@ class CustomCNN(nn.Sequential):
                  p:float=0.4, # dropout in the fully connected blocks
                  p_conv:float=0., # dropout after each conv block (the capstone's other dropout placement)
                  leak:float=0.1, # LeakyReLU slope
-                 head:str|None=None # None: its own head; 'cfc', 'lstm', 'mlp' or 'linear': one of `fer_nb.heads` on the last conv map (no last max-pool)
+                 head:str|None=None # None: its own; 'cfc', 'lstm', 'mlp', 'linear': `fer_nb.heads` on the last conv map
                 ):
         convs = [conv_block(ni, nf, leak, p_conv) for ni, nf in zip((channels, *widths[:-1]), widths)]
         if head is not None:  # the last block without its max-pool: a 3x3 map at 48 px, read by the head
@@ -44,7 +46,8 @@ class CustomCNN(nn.Sequential):
 def model1(n_out:int=4, channels:int=1) -> nn.Sequential:
     "Baseline: 3 conv/ReLU/max-pool blocks, one hidden layer; no BatchNorm, no dropout."
     c = lambda ni, nf: [nn.Conv2d(ni, nf, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-    return nn.Sequential(*c(channels, 32), *c(32, 64), *c(64, 128), nn.Flatten(), nn.Linear(128*6*6, 128), nn.ReLU(inplace=True), nn.Linear(128, n_out))
+    return nn.Sequential(*c(channels, 32), *c(32, 64), *c(64, 128), nn.Flatten(),
+                         nn.Linear(128*6*6, 128), nn.ReLU(inplace=True), nn.Linear(128, n_out))
 
 def model2(n_out:int=4, channels:int=1, p:float=0.4) -> nn.Sequential:
     "Baseline: Model 1 with BatchNorm in every block and dropout before the output."

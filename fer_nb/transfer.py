@@ -20,7 +20,8 @@ from .errors import WeightsUnavailable, FerArgError, FerFileError
 # %% auto #0
 __all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file', 'FeatureBody',
            'InnerNorm', 'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params',
-           'regime_params', 'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes']
+           'regime_params', 'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes',
+           'recorded_regimes']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
@@ -303,3 +304,44 @@ def plot_regimes(recs:dict, title:str=''):
     for a in ax: a.set_xlabel('epoch (after the head epochs, for unfrozen)', fontsize=8)
     ax[1].legend(fontsize=7); plt.tight_layout()
     return fig
+
+# %% ../nbs/01d_transfer.ipynb #8c9b84d3
+_ROW = dict(pretrain=0, **{g: i + 1 for i, g in enumerate(REGIMES)})
+
+def _rates(r:dict) -> str:
+    "The peak learning rate(s) a run used: one, or the body's and the head's after unfreezing."
+    g = r.get('lr_groups_peak') or [r.get('lr_used')]
+    if r.get('regime') == 'unfrozen' and len(g) > 1 and g[0] != g[-1]:
+        n = len(r.get('head_history') or [])
+        return f"head {r['lr_head']:.1e} ({n} ep), then body {g[0]:.1e} / head {g[-1]:.1e}"
+    return f"{g[-1]:.1e}" if g[-1] else ''
+
+def recorded_regimes(arch:str, # a timm name: vgg16, resnet101, efficientnet_b2
+                     records=None # folder of run records (default: the project's `results/`)
+                    ) -> tuple:
+    "`(table, records)`: the real-data runs of `arch` under the holdout protocol, its source pretraining first."
+    # fit_min: the epochs' own seconds, so a resumed run counts every epoch (its `fit_s` counts the last session only)
+    from fer_nb.records import load_records, results_dir, acc_cell
+    folder = Path(records) if records is not None else results_dir()
+    recs = [r for r in (load_records(folder) if folder.exists() else [])
+            if r.get('arch') == arch and r.get('status') == 'complete' and not r['data']['synthetic']
+            and r['data'].get('protocol', {}).get('name') == 'holdout']
+    def key(r):  # a pretraining record names the file it wrote; a frozen body's BatchNorm variant is part of the run
+        if 'weights_file' in r: return 'pretrain'
+        c = r['config']
+        bn = '' if c.get('train_bn', True) else f", BN frozen, stats {c.get('bn_stats', 'update')}"
+        return r['regime'] + bn
+    row = lambda r: _ROW.get('pretrain' if key(r) == 'pretrain' else r['regime'], 9)
+    recs = sorted(recs, key=lambda r: (r['config']['size'], row(r), key(r), weights_label(r.get('weights'))))
+    rows = [dict(run=key(r), weights=weights_label(r.get('weights')), px=r['config']['size'],
+                 classes=', '.join(r['data']['classes']) if key(r) == 'pretrain' else len(r['data']['classes']),
+                 epochs=len(r.get('head_history') or []) + len(r['history']),
+                 chosen=f"epoch {r['best_epoch']} on {r['selected_on']['epoch']}",
+                 rates=_rates(r), **{s: acc_cell(r['metrics'][s]) for s in ('train', 'valid', 'test')},
+                 fit_min=round(sum(h['seconds'] for h in (r.get('head_history') or []) + r['history'])/60, 1),
+                 record=r['out'])
+            for r in recs]
+    cols = ['run', 'weights', 'px', 'classes', 'epochs', 'chosen', 'rates', 'train', 'valid', 'test', 'fit_min',
+            'record']
+    named = {f"{row['run']} {row['weights']} {row['px']}px": r for row, r in zip(rows, recs)}
+    return pd.DataFrame(rows, columns=cols), named
