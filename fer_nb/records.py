@@ -6,7 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/records.html.md"""
 
 # %% auto #0
 __all__ = ['results_dir', 'history_frame', 'acc_cell', 'data_cell', 'metrics_frame', 'plot_history', 'load_records',
-           'train_views']
+           'fit_minutes', 'train_views']
 
 # %% ../nbs/01g_records.ipynb #afa98bcf
 import json, os
@@ -61,6 +61,10 @@ def load_records(folder) -> list:
     return sorted(recs, key=lambda r: r['name'])
 
 # %% ../nbs/01g_records.ipynb #7a0535f2
+def fit_minutes(rec:dict) -> float:
+    "Minutes of training: the epochs' own seconds, head epochs too (a resumed run's `fit_s` counts its last session)."
+    return round(sum(h['seconds'] for h in (rec.get('head_history') or []) + rec['history'])/60, 1)
+
 def train_views(rec:dict) -> dict:
     "Train accuracy as logged at the chosen epoch, train measured in eval mode, and valid, in %."
     h = {e['epoch']: e for e in rec['history']}.get(rec.get('best_epoch'), {})

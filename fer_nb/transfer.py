@@ -320,8 +320,7 @@ def recorded_regimes(arch:str, # a timm name: vgg16, resnet101, efficientnet_b2
                      records=None # folder of run records (default: the project's `results/`)
                     ) -> tuple:
     "`(table, records)`: the real-data runs of `arch` under the holdout protocol, its source pretraining first."
-    # fit_min: the epochs' own seconds, so a resumed run counts every epoch (its `fit_s` counts the last session only)
-    from fer_nb.records import load_records, results_dir, acc_cell
+    from fer_nb.records import load_records, results_dir, acc_cell, fit_minutes
     folder = Path(records) if records is not None else results_dir()
     recs = [r for r in (load_records(folder) if folder.exists() else [])
             if r.get('arch') == arch and r.get('status') == 'complete' and not r['data']['synthetic']
@@ -338,7 +337,7 @@ def recorded_regimes(arch:str, # a timm name: vgg16, resnet101, efficientnet_b2
                  epochs=len(r.get('head_history') or []) + len(r['history']),
                  chosen=f"epoch {r['best_epoch']} on {r['selected_on']['epoch']}",
                  rates=_rates(r), **{s: acc_cell(r['metrics'][s]) for s in ('train', 'valid', 'test')},
-                 fit_min=round(sum(h['seconds'] for h in (r.get('head_history') or []) + r['history'])/60, 1),
+                 fit_min=fit_minutes(r),
                  record=r['out'])
             for r in recs]
     cols = ['run', 'weights', 'px', 'classes', 'epochs', 'chosen', 'rates', 'train', 'valid', 'test', 'fit_min',
