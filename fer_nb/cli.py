@@ -33,7 +33,7 @@ def _train(a):
     # `train` checks the regime against the architecture, fills in its defaults (ImageNet weights, --cut's middle stage)
     arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}),
                    **({'cut': a.cut} if a.cut is not None else {}),
-                   **({'head': a.head} if a.head else {})}
+                   **({'head': a.head} if a.head else {}), **({'inner_norm': True} if a.inner_norm else {})}
     out = a.out or (f"runs/{run_name(a.arch, len(data.classes), channels, a.size)}"
                     + ('' if a.regime == 'scratch' else f"-{a.regime}"))
     rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, size=a.size, channels=channels, aug=not a.no_aug,
@@ -173,6 +173,9 @@ def _add_train(sub):
                    help='frozen bodies with --no-train-bn: update (fastai: batch statistics, running ones '
                         'updated), eval (the stored statistics, never updated), keep (batch statistics in training, '
                         'the stored ones kept for evaluation)')
+    t.add_argument('--inner-norm', action='store_true',
+                   help="timm bodies: normalise the input a second time inside the model, as Keras' EfficientNet "
+                        "does (the capstone's suspected bug, kept to reproduce it)")
     t.add_argument('--data', default=None,
                    help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
     t.add_argument('--classes', default='4', help="4 (the capstone's, default), 7, or comma-separated names")

@@ -186,9 +186,9 @@ def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
         if regime != 'scratch':
             raise FerArgError(f"regime={regime!r}: arch {arch!r} has no pretrained body; "
                               "it trains from scratch (regime='scratch')")
-        if kw.get('weights') is not None or kw.get('cut') is not None:
-            raise FerArgError(f"arch {arch!r}: takes no weights or cut (those are for timm bodies)")
-        return {k: v for k, v in kw.items() if k not in ('weights', 'cut')}
+        if kw.get('weights') is not None or kw.get('cut') is not None or kw.get('inner_norm'):
+            raise FerArgError(f"arch {arch!r}: takes no weights, cut or inner_norm (those are for timm bodies)")
+        return {k: v for k, v in kw.items() if k not in ('weights', 'cut', 'inner_norm')}
     if regime == 'scratch':
         if kw.get('weights') is not None:
             raise FerArgError(f"regime='scratch' with weights={kw['weights']!r}: scratch means random weights; "

@@ -20,8 +20,8 @@ from .errors import WeightsUnavailable, FerArgError, FerFileError
 # %% auto #0
 __all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file', 'FeatureBody',
            'InnerNorm', 'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params',
-           'regime_params', 'LrGroups', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes',
-           'recorded_regimes']
+           'regime_params', 'LrGroups', 'body_features', 'linear_probe', 'feature_probe', 'weights_for', 'regime_frame',
+           'side_by_side', 'plot_regimes', 'recorded_regimes']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
@@ -230,6 +230,53 @@ class LrGroups(Callback):
         "Each group's highest rate over the run."
         return [max(s[i] for s in self.lrs) for i in range(len(self.lrs[0]))] if self.lrs else []
 
+# %% ../nbs/01d_transfer.ipynb #de26626a
+@torch.no_grad()
+def body_features(model:TransferModel, # `get_transfer_model`'s model
+                  x:torch.Tensor, # uint8 images [N, 48, 48]
+                  size:int=48, # input side, px
+                  stats=None, # input mean and std (default: the weights' own, else `x`'s)
+                  bs:int=256) -> torch.Tensor:
+    "The body's map of each image in `x`, averaged over space: `[N, channels]`, in eval mode."
+    from fastai.torch_core import TensorImage
+    from fasttransform import Pipeline
+    from fer_nb.data import pixel_stats, fer_tfms
+    stats = stats or (tuple(model.stats) if model.stats else pixel_stats(x))
+    tf = Pipeline(fer_tfms(None, 3, size, aug=False, stats=stats), split_idx=1)  # validation-time, as `eval_tfms`
+    model.eval(); body = model[0]
+    dev = next(model.parameters()).device
+    return torch.cat([body(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float()
+                      .mean((2, 3)).cpu() for i in range(0, len(x), bs)])
+
+def linear_probe(f_train, y_train, f_valid, y_valid, wd:float=1e-3, iters:int=300) -> float:
+    "Valid accuracy of a logistic regression (L2 `wd`) fitted by L-BFGS to features `f_train` standardised on train."
+    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
+    a, b, y = (f_train - mu)/sd, (f_valid - mu)/sd, torch.as_tensor(y_train)
+    lin = nn.Linear(a.shape[1], int(max(y.max(), torch.as_tensor(y_valid).max())) + 1)
+    opt = torch.optim.LBFGS(lin.parameters(), max_iter=iters, line_search_fn='strong_wolfe')
+    def loss():
+        opt.zero_grad(); l = nn.functional.cross_entropy(lin(a), y) + wd*lin.weight.pow(2).sum(); l.backward(); return l
+    with torch.enable_grad(): opt.step(loss)
+    with torch.no_grad(): return (lin(b).argmax(1) == torch.as_tensor(y_valid)).float().mean().item()
+
+# %% ../nbs/01d_transfer.ipynb #c90eb5af
+def feature_probe(model:TransferModel, # `get_transfer_model`'s model
+                  data, # a `FerData`: the probe fits on train, scores on valid
+                  n:int=3000, # training images (a seeded random sample)
+                  size:int=48, seed:int=0) -> dict:
+    "Dead channels, mean magnitude and a linear probe's valid accuracy (95% CI) of `model`'s body on `data`."
+    from fer_nb.evaluate import wilson
+    from fer_nb.data import pixel_stats
+    idx = torch.randperm(len(data.y['train']), generator=torch.Generator().manual_seed(seed))[:n]
+    st = tuple(model.stats) if model.stats else pixel_stats(data.x['train'][idx])  # as `train` normalises
+    ftr, fva = body_features(model, data.x['train'][idx], size, st), body_features(model, data.x['valid'], size, st)
+    yva = torch.as_tensor(data.y['valid'])
+    acc = linear_probe(ftr, torch.as_tensor(data.y['train'])[idx], fva, yva)
+    return dict(weights=weights_label(model.weights), size=size, channels=ftr.shape[1],
+                dead=int((ftr.std(0) < 1e-6).sum()), mean_abs=ftr.abs().mean().item(),
+                probe=dict(accuracy=acc, ci95=list(wilson(round(acc*len(yva)), len(yva))), n_train=len(idx),
+                           n_valid=len(yva)))
+
 # %% ../nbs/01d_transfer.ipynb #96d31117
 def weights_for(arch:str) -> str|None:
     "The best weights for `arch` here: a file in `$FER_NB_WEIGHTS`, the hub's ImageNet weights, or None (said plainly)."
@@ -325,11 +372,13 @@ def recorded_regimes(arch:str, # a timm name: vgg16, resnet101, efficientnet_b2
     recs = [r for r in (load_records(folder) if folder.exists() else [])
             if r.get('arch') == arch and r.get('status') == 'complete' and not r['data']['synthetic']
             and r['data'].get('protocol', {}).get('name') == 'holdout']
-    def key(r):  # a pretraining record names the file it wrote; a frozen body's BatchNorm variant is part of the run
+    def key(r):  # a pretraining record names the file it wrote; a variant (BatchNorm, normalisation, body rate): named
         if 'weights_file' in r: return 'pretrain'
-        c = r['config']
+        c, ak = r['config'], r['config'].get('arch_kwargs') or {}
         bn = '' if c.get('train_bn', True) else f", BN frozen, stats {c.get('bn_stats', 'update')}"
-        return r['regime'] + bn
+        twice = ', normalised twice' if ak.get('inner_norm') else ''
+        mult = f", body rate 1/{c['lr_mult']:g} of the head's" if c.get('lr_mult', 100) != 100 else ''
+        return r['regime'] + bn + twice + mult
     row = lambda r: _ROW.get('pretrain' if key(r) == 'pretrain' else r['regime'], 9)
     recs = sorted(recs, key=lambda r: (r['config']['size'], row(r), key(r), weights_label(r.get('weights'))))
     rows = [dict(run=key(r), weights=weights_label(r.get('weights')), px=r['config']['size'],
