@@ -29,8 +29,8 @@ from .errors import FerError, FerDataError, FerArgError
 __all__ = ['CACHE_VERSION', 'PROTOCOLS', 'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source',
            'cache_dir', 'source_hash', 'FerData', 'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL',
            'ToFloat', 'ResizeBatch', 'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls',
-           'show_faces', 'loader_speed', 'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS',
-           'IMAGE_EXTS', 'SIZE']
+           'eval_tfms', 'show_faces', 'loader_speed', 'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE',
+           'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
 
 # %% ../nbs/00e_loaders.ipynb #18e0f449
 def class_set(classes=4 # 4 (the capstone's), 7 (all), or a sequence of emotion names
@@ -484,6 +484,10 @@ def fer_dls(data:FerData, # the images
     dls = DataLoaders(*dls, device=device)
     dls.vocab, dls.c, dls.data = list(data.classes), len(data.classes), data
     return dls
+
+def eval_tfms(meta:dict) -> Pipeline:
+    "Validation-time batch transforms for a model described by `meta` (channels, size, stats)."
+    return Pipeline(fer_tfms(None, meta['channels'], meta['size'], aug=False, stats=meta['stats']), split_idx=1)
 
 # %% ../nbs/00e_loaders.ipynb #83980563
 def show_faces(x, # images: uint8 [N, 48, 48] or a normalised batch [N, C, H, W]

@@ -9,20 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 import torch
 from fastai.torch_core import TensorImage
-from fasttransform import Pipeline
-from .data import FerData, fer_tfms
+from .data import FerData, eval_tfms  # eval_tfms: in data, so that the transfer module can use it too
 from .evaluate import classification_report
 from .models import get_model
 from .errors import FerFileError
 
 # %% auto #0
-__all__ = ['eval_tfms', 'get_probs', 'evaluate_data', 'save_model', 'load_model']
+__all__ = ['get_probs', 'evaluate_data', 'save_model', 'load_model']
 
 # %% ../nbs/01f_inference.ipynb #8bb36aba
-def eval_tfms(meta:dict) -> Pipeline:
-    "Validation-time batch transforms for a model described by `meta` (channels, size, stats)."
-    return Pipeline(fer_tfms(None, meta['channels'], meta['size'], aug=False, stats=meta['stats']), split_idx=1)
-
 @torch.no_grad()
 def get_probs(model:torch.nn.Module, # a trained model
               x:torch.Tensor, # uint8 images [N, 48, 48]

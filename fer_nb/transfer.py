@@ -238,11 +238,11 @@ def body_features(model:TransferModel, # `get_transfer_model`'s model
                   stats=None, # input mean and std (default: the weights' own, else `x`'s)
                   bs:int=256) -> torch.Tensor:
     "The body's map of each image in `x`, averaged over space: `[N, channels]`, in eval mode."
+    # `fer_nb.ood.features` does this for a loaded model's body; importing it here would close an import cycle
     from fastai.torch_core import TensorImage
-    from fasttransform import Pipeline
-    from fer_nb.data import pixel_stats, fer_tfms
+    from fer_nb.data import pixel_stats, eval_tfms
     stats = stats or (tuple(model.stats) if model.stats else pixel_stats(x))
-    tf = Pipeline(fer_tfms(None, 3, size, aug=False, stats=stats), split_idx=1)  # validation-time, as `eval_tfms`
+    tf = eval_tfms(dict(channels=3, size=size, stats=stats))
     model.eval(); body = model[0]
     dev = next(model.parameters()).device
     return torch.cat([body(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float()
