@@ -28,7 +28,8 @@ def _train(a):
     from fer_nb.learner import train, metrics_frame, run_name
     from fer_nb.models import ARCHS
     # a distributed run: the first process says it
-    data = load_fer(a.data, classes=a.classes, verbose=os.environ.get('RANK', '0') == '0')
+    data = load_fer(a.data, classes=a.classes, valid_pct=a.valid_pct, protocol=a.protocol,
+                    verbose=os.environ.get('RANK', '0') == '0')
     channels = a.channels or (1 if a.arch in ARCHS else 3)  # ImageNet-style bodies take the gray image repeated
     # `train` checks the regime against the architecture, fills in its defaults (ImageNet weights, --cut's middle stage)
     arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}),
@@ -36,7 +37,8 @@ def _train(a):
                    **({'head': a.head} if a.head else {}), **({'inner_norm': True} if a.inner_norm else {})}
     out = a.out or (f"runs/{run_name(a.arch, len(data.classes), channels, a.size)}"
                     + ('' if a.regime == 'scratch' else f"-{a.regime}"))
-    rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, size=a.size, channels=channels, aug=not a.no_aug,
+    rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, wd=a.wd, size=a.size, channels=channels,
+                aug=not a.no_aug, device=a.device,
                 seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime,
                 freeze_epochs=a.freeze_epochs, lr_mult=a.lr_mult, train_bn=not a.no_train_bn, bn_stats=a.bn_stats)
     # a process after the first of a distributed run: it writes nothing
@@ -52,7 +54,7 @@ def _evaluate(a):
     from fer_nb.inference import load_model, evaluate_data
     model, meta = load_model(a.model)
     # a labelled test set alone will do
-    data = load_fer(a.data, classes=meta['classes'], verbose=not a.json, need_train=False)
+    data = load_fer(a.data, classes='all', verbose=not a.json, need_train=False)  # every class: extras are counted
     split = a.split or ('test' if 'test' in data.splits else 'valid')
     if split not in data.splits:
         raise FerArgError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
@@ -63,14 +65,18 @@ def _evaluate(a):
     tta = ', with its mirror (tta)' if a.tta else ''
     print(f"{split}{tta}: accuracy {rep['accuracy']:.2%} (95% CI {lo:.2%}-{hi:.2%}), n={rep['n']}  [{data.label}]")
     for c, m in rep['per_class'].items():
-        print(f"  {c:9s} recall {m['recall']:.2%}  precision {m['precision']:.2%}  n={m['support']}")
+        rec = 'n/a (no faces of this class)' if m['recall'] is None else f"{m['recall']:.2%}"
+        print(f"  {c:9s} recall {rec}  precision {m['precision']:.2%}  n={m['support']}")
+    if rep['unknown']:
+        print(f"  not scored: {sum(rep['unknown'].values())} face(s) of classes the model does not know: "
+              + ', '.join(f"{c} ({n})" for c, n in rep['unknown'].items()))
 
 # %% ../nbs/09_cli.ipynb #07e52a60
 def _predict(a):
     from fer_nb.inference import load_model
     from fer_nb.predict import predict_images
     model, meta = load_model(a.model)
-    res = predict_images(model, meta, a.images)
+    res = predict_images(model, meta, a.images, detect=False if a.no_detect else 'auto')
     if a.json: print(json.dumps(res)); return
     for r in res:
         if not r['faces']: print(f"{r['file']}: {r['message']}")
@@ -117,7 +123,8 @@ def _add_audit(sub):
     a.add_argument('source', nargs='?', default=None,
                    help='Kaggle CSV, image folders, train/validation/test tree, or a zip of any; '
                         'default: the embedded SYNTHETIC data')
-    a.add_argument('--classes', default='7', help="4 (the capstone's), 7 (all, the default) or comma-separated names")
+    a.add_argument('--classes', default='all',
+                   help="all (the default), 4 (FER2013: the capstone's), 7 (FER2013's) or comma-separated names")
     a.add_argument('--json', action='store_true', help='print one JSON object instead of the text report')
     a.set_defaults(func=_audit)
 
@@ -145,6 +152,8 @@ def _add_predict(sub):
     r.add_argument('model', help='model.pt written by fer-nb train')
     r.add_argument('images', nargs='+', help='image files')
     r.add_argument('--json', action='store_true', help='print one JSON list, an object per image')
+    r.add_argument('--no-detect', action='store_true',
+                   help='each image is already a face crop: no face detection (its centre square, resized to 48 px)')
     r.set_defaults(func=_predict)
 
 # %% ../nbs/09_cli.ipynb #f890a99f
@@ -178,7 +187,16 @@ def _add_train(sub):
                         "does (the capstone's suspected bug, kept to reproduce it)")
     t.add_argument('--data', default=None,
                    help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
-    t.add_argument('--classes', default='4', help="4 (the capstone's, default), 7, or comma-separated names")
+    t.add_argument('--classes', default=None,
+                   help="FER2013: 4 (the capstone's, the default) or 7; other faces: all their class folders (the "
+                        "default); or comma-separated names")
+    t.add_argument('--protocol', default='auto', choices=('auto', 'holdout', 'source'),
+                   help="which split chooses and which reports: auto (holdout for FER2013 without PrivateTest, else "
+                        "source), holdout (valid carved from train, the source's valid is test), source (as given)")
+    t.add_argument('--valid-pct', type=float, default=0.1,
+                   help='share of train held out as valid where the source has no validation split')
+    t.add_argument('--wd', type=float, default=0.01, help='decoupled weight decay (AdamW)')
+    t.add_argument('--device', default=None, help="cpu or cuda (default: cuda where available)")
     t.add_argument('--epochs', type=int, default=20)
     t.add_argument('--size', type=int, default=48, help='input side, px')
     t.add_argument('--lr', type=float, default=None,

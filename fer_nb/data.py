@@ -7,11 +7,11 @@ Docs: https://fer-nb.github.io/fer_nb/loaders.html.md"""
 # %% ../nbs/00e_loaders.ipynb #540ef40d
 from __future__ import annotations
 import hashlib, io, math, os, time, warnings, zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 from fastcore.basics import store_attr, patch
 # raised inside fastai's import, not actionable here
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
@@ -26,24 +26,32 @@ _all_ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'I
 from .errors import FerError, FerDataError, FerArgError
 
 # %% auto #0
-__all__ = ['CACHE_VERSION', 'PROTOCOLS', 'class_set', 'decode_image', 'read_fer_csv', 'read_fer_images', 'read_fer_source',
-           'cache_dir', 'source_hash', 'FerData', 'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL',
-           'ToFloat', 'ResizeBatch', 'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls',
-           'eval_tfms', 'show_faces', 'loader_speed', 'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE',
-           'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
+__all__ = ['CACHE_VERSION', 'PROTOCOLS', 'OWN_PROTOCOLS', 'class_set', 'decode_image', 'upright_gray', 'face48', 'read_fer_csv',
+           'folder_classes', 'read_fer_images', 'read_fer_source', 'cache_dir', 'source_hash', 'FerData',
+           'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL', 'ToFloat', 'ResizeBatch', 'ToChannels',
+           'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'eval_tfms', 'show_faces', 'loader_speed',
+           'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
 
 # %% ../nbs/00e_loaders.ipynb #18e0f449
-def class_set(classes=4 # 4 (the capstone's), 7 (all), or a sequence of emotion names
+def class_set(classes=4, # 4 (the capstone's), 7 (all FER2013's), or a sequence (or comma-separated string) of names
+              available:tuple=EMOTIONS # the data's classes, in their order (default: FER2013's emotions)
              ) -> tuple:
-    "The class names for `classes`, in FER2013 code order."
-    if classes in (4, '4', None): return CAPSTONE4
-    if classes in (7, '7'): return EMOTIONS
+    "The class names for `classes`, in the order of `available`; 4 and 7 are FER2013's presets."
+    fer = set(available) <= set(EMOTIONS)
+    if classes in (4, '4', 7, '7'):
+        if not fer: raise FerArgError(f"classes={classes}: a FER2013 preset, but this data's classes are {available}; "
+                                      "give names from them, or None for all")
+        want = CAPSTONE4 if classes in (4, '4') else EMOTIONS
+        return tuple(c for c in EMOTIONS if c in want)
+    if classes is None or classes == 'all': return tuple(available)
     if isinstance(classes, str): classes = classes.split(',')
-    names = tuple(str(c).strip().lower() for c in classes)
-    bad = [c for c in names if c not in EMOTIONS]
+    names = [str(c).strip() for c in classes]
+    names = [c.lower() if fer else c for c in names]  # FER2013's names are case-insensitive; a user's are as given
+    bad = [c for c in names if c not in available]
     if bad or not names:
-        raise FerDataError(f"classes: unknown emotion(s) {bad or names}; expected 4, 7 or names from {EMOTIONS}")
-    return tuple(c for c in EMOTIONS if c in names)
+        raise FerDataError(f"classes: unknown class(es) {bad or names}; expected 4, 7 (FER2013) or names from "
+                           f"{tuple(available)}")
+    return tuple(c for c in available if c in names)
 
 # %% ../nbs/00e_loaders.ipynb #4b0d28ab
 def decode_image(b:bytes, # the encoded image file
@@ -56,9 +64,19 @@ def decode_image(b:bytes, # the encoded image file
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise FerDataError(f"{name}: not a readable image ({type(e).__name__}: {e}); "
                            "expected a 48x48 grayscale image file") from None
-    if im.mode != 'L':
-        if conv is not None: conv[f'mode {im.mode} -> L'] = conv.get(f'mode {im.mode} -> L', 0) + 1
-        im = im.convert('L')
+    return face48(im, conv)
+
+def upright_gray(im:Image.Image, conv:dict|None=None) -> Image.Image:
+    "`im` turned upright as its EXIF orientation says (phone photos), in grayscale; `conv` counts what was done."
+    count = lambda k: conv.__setitem__(k, conv.get(k, 0) + 1) if conv is not None else None
+    if im.getexif().get(0x0112, 1) != 1: im = ImageOps.exif_transpose(im); count('EXIF orientation applied')
+    if im.mode != 'L': count(f'mode {im.mode} -> L'); im = im.convert('L')
+    return im
+
+def face48(im:Image.Image, conv:dict|None=None) -> np.ndarray:
+    "A face crop as FER2013 has it: upright, gray, its centre square resized to 48x48 (bilinear), as uint8."
+    # every image that reaches a model goes through here: the readers (train, evaluate) and `predict`
+    im = upright_gray(im, conv)
     if im.size != (SIZE, SIZE):
         if conv is not None:
             conv[f'size {im.size[0]}x{im.size[1]} -> 48x48'] = (
@@ -142,19 +160,27 @@ def _is_junk(p:str): return any(part in _JUNK or part.startswith('.') for part i
 
 # %% ../nbs/00e_loaders.ipynb #7bc14e73
 def _split_of(parts, src, wrapped=False):
-    "Split of an image at `parts` (..., SPLIT, CLASS, FILE): by file-name prefix, else folder; CLASS/FILE: `UNSPLIT`."
-    prefix = parts[-1].split('_', 1)[0]
-    if prefix in USAGE: return USAGE[prefix]
+    "Split of an image at `parts` (..., SPLIT, CLASS, FILE): its SPLIT folder; CLASS/FILE alone: `UNSPLIT`."
+    # the folder the user put a file in decides; Kaggle's file-name prefixes count only inside Kaggle's own `test/`,
+    # which holds both PublicTest (FER2013's validation split) and PrivateTest
     if len(parts) == 2 or wrapped: return UNSPLIT
     d = parts[-3].lower() if len(parts) >= 3 else ''
     if d not in SPLIT_DIRS:
         raise FerDataError(f"{src}: '{'/'.join(parts)}' is not under a split folder; "
                            "expected SPLIT/CLASS/IMAGE with SPLIT one of "
-                           f"train, valid (validation, val), test, or a Training_/PublicTest_/PrivateTest_ file name")
+                           f"train, valid (validation, val), test")
+    if SPLIT_DIRS[d] == 'test' and (prefix := parts[-1].split('_', 1)[0]) in ('PublicTest', 'PrivateTest'):
+        return USAGE[prefix]
     return SPLIT_DIRS[d]
 
-def read_fer_images(src:Path, paths:list, read) -> dict:
-    "Decode the images at `paths` (SPLIT/CLASS/FILE below one root) as `{split: (x, y, names)}`, and conversion counts."
+def folder_classes(names) -> tuple:
+    "The classes that class folders `names` define: FER2013's (in code order) if all are its emotions, else sorted."
+    low = {n.lower() for n in names}
+    if low <= set(EMOTIONS): return tuple(c for c in EMOTIONS if c in low)
+    return tuple(sorted(set(names)))  # as fastai's CategoryBlock orders a vocabulary
+
+def read_fer_images(src:Path, paths:list, read) -> tuple:
+    "Decode the images at `paths` (SPLIT/CLASS/FILE below one root): `{split: (x, y, names)}`, classes, conversions."
     roots = {tuple(p.split('/')[:-3]) for p in paths}
     if len(roots) > 1:
         raise FerDataError(f"{src}: images below more than one root folder "
@@ -163,28 +189,31 @@ def read_fer_images(src:Path, paths:list, read) -> dict:
     tops = {p.split('/')[-3].lower() for p in paths if p.count('/') >= 2}
     # one folder of class folders (a zip of `mydata/happy/...`): unsplit
     wrapped = len(tops) == 1 and not tops & set(SPLIT_DIRS)
+    if bad := next((p for p in paths if '/' not in p), None):
+        raise FerDataError(f"{src}: image '{bad}' is not in a class folder; expected SPLIT/CLASS/IMAGE or CLASS/IMAGE")
+    classes = folder_classes({p.split('/')[-2] for p in paths})
+    fer = set(classes) <= set(EMOTIONS)
     for p in paths:
         parts = p.split('/')
-        if len(parts) < 2:
-            raise FerDataError(f"{src}: image '{p}' is not in a class folder; expected SPLIT/CLASS/IMAGE")
-        cls = parts[-2].lower()
-        if cls not in EMOTIONS:
-            raise FerDataError(f"{src}: unknown class folder '{'/'.join(parts[:-1])}'; expected one of {EMOTIONS}")
         split = _split_of(parts, src, wrapped)
         xs, ys, ns = out.setdefault(split, ([], [], []))
-        xs.append(decode_image(read(p), f"{src}{sep}{p}", conv)); ys.append(EMOTIONS.index(cls)); ns.append(p)
+        xs.append(decode_image(read(p), f"{src}{sep}{p}", conv))
+        ys.append(classes.index(parts[-2].lower() if fer else parts[-2])); ns.append(p)
     res = {s: (np.stack(out[s][0]), np.array(out[s][1], dtype=np.int64), out[s][2])
            for s in (*SPLITS, UNSPLIT) if s in out}
-    return res, conv
+    return res, classes, conv
 
 # %% ../nbs/00e_loaders.ipynb #dbf6499c
 def read_fer_source(src:Path) -> tuple:
-    "Read FER2013 from a CSV, folder or zip at `src`: `({split: (x, y, names)}, notes)`."
+    "Read faces from a CSV, folder or zip at `src`: `({split: (x, y, names)}, classes, kaggle, notes)`."
+    # kaggle: FER2013 as Kaggle gives it (a CSV with Usage, or its train/ and test/ folders with PublicTest_ and
+    # PrivateTest_ files), whose splits are FER2013's own
     src = Path(src).expanduser()
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file or folder; "
                                 "expected a FER2013 CSV, image folder, or zip of either")
-    if src.is_file() and src.suffix.lower() == '.csv': return read_fer_csv(src), []
+    if src.is_file() and src.suffix.lower() == '.csv':
+        res = read_fer_csv(src); return res, EMOTIONS, UNSPLIT not in res, []
     if src.is_file() and not zipfile.is_zipfile(src):
         raise FerDataError(f"{src}: not a CSV (.csv) or a zip; expected a FER2013 CSV, image folder, or zip of either")
     paths, read = _members(src)
@@ -192,17 +221,20 @@ def read_fer_source(src:Path) -> tuple:
     imgs = [p for p in paths if p.lower().endswith(IMAGE_EXTS)]
     csvs = [p for p in paths if p.lower().endswith('.csv')]
     if imgs:
-        res, conv = read_fer_images(src, imgs, read)
-        return res, [f"converted {n} image(s): {k}" for k, n in conv.items()]
+        res, classes, conv = read_fer_images(src, imgs, read)
+        kaggle = any(p.split('/')[-1].startswith(('PublicTest_', 'PrivateTest_')) and p.count('/') >= 2
+                     and p.split('/')[-3].lower() in ('test', 'testing') for p in imgs)
+        return res, classes, kaggle, [f"converted {n} image(s): {k}" for k, n in conv.items()]
     if len(csvs) == 1:
-        return read_fer_csv(io.BytesIO(read(csvs[0])), f"{src}:{csvs[0]}" if not src.is_dir() else str(src/csvs[0])), []
+        res = read_fer_csv(io.BytesIO(read(csvs[0])), f"{src}:{csvs[0]}" if not src.is_dir() else str(src/csvs[0]))
+        return res, EMOTIONS, UNSPLIT not in res, []
     what = ('is empty' if not paths else f"has {len(csvs)} CSV files and no images" if csvs
             else f"has no images or CSV among its {len(paths)} files (e.g. {paths[0]!r})")
     raise FerDataError(f"{src}: {what}; expected a Kaggle CSV (emotion,pixels,Usage), train/ and test/ image folders, "
                        f"or train/validation/test class folders")
 
 # %% ../nbs/00e_loaders.ipynb #8bcc77c7
-CACHE_VERSION = 2  # bump when decoding changes, so that old caches are not reused
+CACHE_VERSION = 3  # bump when decoding changes, so that old caches are not reused (3: classes from the folders, EXIF orientation)
 
 def cache_dir() -> Path:
     "Where decoded sources are cached: `$FER_NB_CACHE`, else `~/.cache/fer_nb`."
@@ -221,22 +253,24 @@ def source_hash(src:Path) -> str:
 # %% ../nbs/00e_loaders.ipynb #965aac41
 @dataclass
 class FerData:
-    "FER2013 images as uint8 tensors, split into train/valid/test, with their provenance."
+    "Faces (FER2013's, or a user's) as uint8 tensors, split into train/valid/test, with their provenance."
     x: dict        # split -> uint8 tensor [N, 48, 48]
     y: dict        # split -> int64 tensor [N] of indexes into `classes`
     names: dict    # split -> list of file paths or CSV rows
-    classes: tuple # class names, in FER2013 code order
+    classes: tuple # class names: FER2013's in its code order, or a user's class folders, sorted
     source: str    # what was read
     sha256: str    # content hash of the source
     synthetic: bool = False # True for the embedded synthetic data (not FER2013)
     notes: list = field(default_factory=list) # what was done to the data (splits made, conversions)
     protocol: dict = field(default_factory=dict) # which split chooses (valid), which only reports (test), what each is
+    fer2013: bool = True # FER2013 as Kaggle gives it (its CSV, or its train/ and test/ folders); False: other faces
 
     @property
     def splits(self): return tuple(s for s in SPLITS if s in self.x)
     @property
     def label(self):
-        return 'SYNTHETIC data (fer_nb.synthetic, not FER2013)' if self.synthetic else f'FER2013 from {self.source}'
+        if self.synthetic: return 'SYNTHETIC data (fer_nb.synthetic, not FER2013)'
+        return f"{'FER2013' if self.fer2013 else 'faces'} from {self.source}"
 
     def counts(self) -> pd.DataFrame:
         "Images per class (rows) and split (columns)."
@@ -254,7 +288,7 @@ class FerData:
 @patch
 def subset(self:FerData, classes) -> FerData:
     "Only the images of `classes` (names), labels re-indexed to them."
-    classes = class_set(classes)
+    classes = class_set(classes, self.classes)
     idx = torch.tensor([self.classes.index(c) if c in self.classes else -1 for c in classes])
     if (idx < 0).any(): raise FerDataError(f"classes {classes}: not all in this data's classes {self.classes}")
     remap = torch.full((len(self.classes),), -1, dtype=torch.int64); remap[idx] = torch.arange(len(classes))
@@ -263,8 +297,23 @@ def subset(self:FerData, classes) -> FerData:
         keep = remap[self.y[s]] >= 0
         x[s], y[s] = self.x[s][keep], remap[self.y[s][keep]]
         names[s] = [n for n, k in zip(self.names[s], keep.tolist()) if k]
-    return FerData(x, y, names, classes, self.source, self.sha256, self.synthetic, list(self.notes),
-                   dict(self.protocol))
+    return replace(self, x=x, y=y, names=names, classes=classes, notes=list(self.notes), protocol=dict(self.protocol))
+
+@patch
+def for_classes(self:FerData, classes) -> tuple:
+    "`(data, unknown)`: the images relabelled to `classes` (a model's), and per split the count of each class left out."
+    # a class of `classes` that the data lacks has no image; images of a class outside `classes` are left out
+    classes = tuple(classes)
+    remap = torch.tensor([classes.index(c) if c in classes else -1 for c in self.classes], dtype=torch.int64)
+    x, y, names, unknown = {}, {}, {}, {}
+    for s in self.splits:
+        lab = remap[self.y[s]]; keep = lab >= 0
+        x[s], y[s] = self.x[s][keep], lab[keep]
+        names[s] = [n for n, k in zip(self.names[s], keep.tolist()) if k]
+        gone = torch.bincount(self.y[s][~keep], minlength=len(self.classes))
+        if (~keep).any(): unknown[s] = {c: int(n) for c, n in zip(self.classes, gone) if n}
+    notes = [f"{s}: {sum(u.values())} image(s) of classes outside {classes} left out: {u}" for s, u in unknown.items()]
+    return replace(self, x=x, y=y, names=names, classes=classes, notes=[*self.notes, *notes]), unknown
 
 @patch
 def sample(self:FerData, n:int, # at most this many images per class
@@ -280,21 +329,23 @@ def sample(self:FerData, n:int, # at most this many images per class
         keep = torch.cat([perm[self.y[s][perm] == c][:n] for c in range(len(self.classes))]).sort().values
         x[s], y[s], names[s] = self.x[s][keep], self.y[s][keep], [self.names[s][i] for i in keep.tolist()]
     sha = hashlib.sha256(f"{self.sha256}:sample:{n}:{splits}:{seed}".encode()).hexdigest()
-    return FerData(x, y, names, self.classes, self.source, sha, self.synthetic,
-                   [*self.notes, f"a sample: at most {n} images per class of {splits} (seed {seed})"],
-                   dict(self.protocol))
+    return replace(self, x=x, y=y, names=names, sha256=sha, protocol=dict(self.protocol),
+                   notes=[*self.notes, f"a sample: at most {n} images per class of {splits} (seed {seed})"])
 
 # %% ../nbs/00e_loaders.ipynb #a834bc0f
 def stratified_split(y:torch.Tensor, # labels
                      pct:float=0.1, # fraction of each class to take
                      seed:int=42 # seed of the permutation
                     ) -> tuple:
-    "Indexes `(keep, take)`: `pct` of each class in `take`, chosen by a seeded permutation."
+    "Indexes `(keep, take)`: `pct` of each class (at least one of a class of 2 or more) in `take`, seeded."
+    # scikit-learn's `train_test_split(stratify=y)` draws another split from the same seed: every holdout record
+    # (and its resume check) names this one, so it stays; it also refuses a class of one image, which we report below
     g = torch.Generator().manual_seed(seed)
     take = []
     for c in y.unique():
         idx = torch.nonzero(y == c).flatten()
-        take.append(idx[torch.randperm(len(idx), generator=g)[:round(pct*len(idx))]])
+        k = round(pct*len(idx)) or (1 if len(idx) > 1 else 0)
+        take.append(idx[torch.randperm(len(idx), generator=g)[:k]])
     take = torch.cat(take).sort().values
     mask = torch.ones(len(y), dtype=torch.bool); mask[take] = False
     return torch.nonzero(mask).flatten(), take
@@ -318,10 +369,11 @@ def _read_cached(src:Path) -> dict:
     if f.exists():
         try: return torch.load(f, weights_only=True)
         except Exception: pass  # unreadable cache: decode again
-    res, notes = read_fer_source(src)
+    res, classes, kaggle, notes = read_fer_source(src)
     d = dict(x={s: torch.from_numpy(v[0]) for s, v in res.items()},
              y={s: torch.from_numpy(v[1]) for s, v in res.items()},
-             names={s: list(v[2]) for s, v in res.items()}, notes=notes, sha256=sha)
+             names={s: list(v[2]) for s, v in res.items()}, notes=notes, sha256=sha, classes=list(classes),
+             kaggle=kaggle)
     f.parent.mkdir(parents=True, exist_ok=True)
     tmp = f.with_suffix(f'.tmp{os.getpid()}'); torch.save(d, tmp); tmp.replace(f)
     return d
@@ -332,24 +384,33 @@ PROTOCOLS = dict(
             "test = the source's PublicTest, only reports",
     source="the source's splits: valid = PublicTest chooses, test = PrivateTest reports (Kaggle's full data); "
            "valid from train where missing")
+# what 'source' and 'holdout' mean for faces that are not FER2013 as Kaggle gives it
+OWN_PROTOCOLS = dict(
+    source="the source's own splits, as its folders name them: valid chooses, test only reports; "
+           "valid from train where missing",
+    holdout="valid = a seeded, stratified share of train, chooses; test = the source's valid split, only reports")
 
 # %% ../nbs/00e_loaders.ipynb #2a610f1c
 def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else the embedded synthetic set
-             classes=4, # 4 (capstone), 7 (all) or a list of emotion names
+             classes=None, # None: FER2013's 4 (the capstone's) for FER2013, every class for other faces;
+                           # 4 or 7 (FER2013's presets), or a list of the data's class names
              valid_pct:float=0.1, # fraction of train held out as `valid` when the source has no validation split
              seed:int=42, # seed of that split
              verbose:bool=True, # print what was loaded
              need_train:bool=True, # False (evaluation): no training images needed, and unsplit images are `test`
              protocol:str='auto' # which split chooses and which reports: 'auto', 'holdout' or 'source' (`PROTOCOLS`)
             ) -> FerData:
-    "Load FER2013 (or the synthetic stand-in) as uint8 tensors, through the content-keyed cache."
+    "Load FER2013, a user's class folders or the synthetic stand-in as uint8 tensors, through the content-keyed cache."
     source = source or os.environ.get('FER_NB_DATA') or None; synthetic = source is None
     src = synthetic_source() if synthetic else Path(source).expanduser()
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file or folder; "
                                 "expected a FER2013 CSV, image folder, or zip of either")
+    if isinstance(source, FerData): raise FerArgError("source: already a FerData; pass it on as it is")
     d = _read_cached(src)
     x, y, names, notes = dict(d['x']), dict(d['y']), dict(d['names']), list(d['notes'])
+    all_classes, fer2013 = tuple(d['classes']), d['kaggle'] or synthetic
+    if classes is None and fer2013 and set(CAPSTONE4) <= set(all_classes): classes = 4  # the capstone's
     if UNSPLIT in x:
         if len(x) > 1:
             raise FerDataError(f"{src}: mixes images in split folders ({', '.join(s for s in x if s != UNSPLIT)}) with "
@@ -361,21 +422,37 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
         raise FerDataError(f"{src}: no training images found; "
                            "expected a train split (Training rows, a train/ folder, or class folders)")
     if protocol not in PROTOCOLS: raise FerArgError(f"protocol={protocol!r}: expected one of {list(PROTOCOLS)}")
-    if protocol == 'auto': protocol = 'holdout' if {'train', 'valid'} <= set(x) and 'test' not in x else 'source'
+    # holdout by default only for FER2013 that lacks PrivateTest (the dev copy), where PublicTest must both choose and
+    # report otherwise; for any other source it is an explicit choice
+    if protocol == 'auto':
+        protocol = 'holdout' if fer2013 and {'train', 'valid'} <= set(x) and 'test' not in x else 'source'
     if protocol == 'holdout':
-        if 'test' in x: raise FerArgError(f"protocol='holdout' for {src}: it has a test split of its own "
-                                          "(PrivateTest); use protocol='source'")
+        if 'test' in x: raise FerArgError(f"protocol='holdout' for {src}: it has a test split of its own; "
+                                          "use protocol='source'")
         if 'valid' in x:
             for k in (x, y, names): k['test'] = k.pop('valid')
-            notes.append("protocol 'holdout': the source's PublicTest (valid) is the test split")
+            notes.append(f"protocol 'holdout': the source's {'PublicTest' if fer2013 else 'valid split'} is the "
+                         "test split")
+    if not 0 < valid_pct < 1: raise FerArgError(f"valid_pct={valid_pct}: expected a fraction between 0 and 1")
+    split = dict(valid_pct=None, seed=None)  # how valid was made, where it was carved from train (part of a run's data)
     if 'valid' not in x and 'train' in x:
+        n = torch.bincount(y['train'], minlength=len(all_classes))
+        if (one := [(c, int(k)) for c, k in zip(all_classes, n) if k == 1]):
+            raise FerDataError(f"{src}: class {one[0][0]!r} has {one[0][1]} training image: too few to hold one out "
+                               "for validation; add images, or give a valid/ folder")
         keep, take = stratified_split(y['train'], valid_pct, seed)
+        small = [f"{c} ({int(k)})" for c, k in zip(all_classes, n) if 1 < k and round(valid_pct*int(k)) == 0]
         for k in (x, y): k['valid'], k['train'] = k['train'][take], k['train'][keep]
         names['valid'], names['train'] = [names['train'][i] for i in take], [names['train'][i] for i in keep]
-        notes.append(f"no validation split in the source: valid = a stratified {valid_pct:.0%} of train (seed {seed})")
-    prot = dict(name=protocol, chooses='valid', reports='test', means=PROTOCOLS[protocol])
-    data = FerData(x, y, names, EMOTIONS, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes,
-                   prot).subset(classes)
+        notes.append(f"valid = a stratified {valid_pct:.0%} of train (seed {seed})"
+                     + ('' if protocol == 'holdout' else ': the source has no validation split')
+                     + (f"; one image each of the classes too small for {valid_pct:.0%}: {', '.join(small)}"
+                        if small else ''))
+        split = dict(valid_pct=valid_pct, seed=seed)
+    means = (PROTOCOLS if fer2013 else OWN_PROTOCOLS)[protocol]
+    prot = dict(name=protocol, chooses='valid', reports='test', means=means, **split)
+    data = FerData(x, y, names, all_classes, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes,
+                   prot, fer2013).subset(classes)
     if verbose: print(data)
     return data
 

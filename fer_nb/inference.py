@@ -12,7 +12,7 @@ from fastai.torch_core import TensorImage
 from .data import FerData, eval_tfms  # eval_tfms: in data, so that the transfer module can use it too
 from .evaluate import classification_report
 from .models import get_model
-from .errors import FerFileError
+from .errors import FerFileError, FerArgError
 
 # %% auto #0
 __all__ = ['get_probs', 'evaluate_data', 'save_model', 'load_model']
@@ -28,6 +28,10 @@ def get_probs(model:torch.nn.Module, # a trained model
     "Class probabilities `[N, C]` of `model` for images `x`."
     # fastai's `Learner.tta` needs a `Learner` and its `DataLoaders`, and averages random training augmentations
     # (4 passes by default); a mirror is the one augmentation that keeps every face a face, and costs one pass
+    x = torch.as_tensor(x)
+    if x.dtype != torch.uint8 or x.ndim != 3:  # the transforms scale by 1/255: floats would be scaled twice
+        raise FerArgError(f"x: {x.dtype} images of shape {tuple(x.shape)}; expected uint8 pixels 0..255 of shape "
+                          "[N, H, W], as FerData holds them")
     if tta: return (get_probs(model, x, meta, bs) + get_probs(model, x.flip(-1), meta, bs))/2
     model.eval(); tf = eval_tfms(meta); dev = next(model.parameters()).device
     out = [torch.softmax(
@@ -37,7 +41,12 @@ def get_probs(model:torch.nn.Module, # a trained model
 
 def evaluate_data(model, meta:dict, data:FerData, splits=None, tta:bool=False) -> dict:
     "Classification report of `model` on each split of `data` (all by default); `tta`: see `get_probs`."
+    # faces are labelled by the model's classes: a class the data lacks gets recall None (n/a), and faces of classes
+    # the model does not know are counted in the report's 'unknown', not scored
+    if list(data.classes) != list(meta['classes']): data, unknown = data.for_classes(meta['classes'])
+    else: unknown = {}
     return {s: classification_report(data.y[s], get_probs(model, data.x[s], meta, tta=tta).argmax(1), data.classes)
+               | dict(unknown=unknown.get(s, {}))
             for s in (splits or data.splits)}
 
 # %% ../nbs/01f_inference.ipynb #09651d39

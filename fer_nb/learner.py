@@ -6,10 +6,10 @@ Docs: https://fer-nb.github.io/fer_nb/learner.html.md"""
 
 # %% ../nbs/01a_learner.ipynb #a430b9ee
 from __future__ import annotations
-import datetime, json, os, platform, sys, tempfile, time
+import datetime, json, os, platform, random, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
-from .data import FerData, fer_dls, fer_tfms, pixel_stats
+from .data import FerData, fer_dls, fer_tfms, pixel_stats, load_fer
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import *  # fit_one_cycle, lr_find
@@ -24,7 +24,7 @@ from .transfer import TransferModel, LrGroups, REGIMES, default_cut, count_param
 from fastai.vision.learner import default_split
 from fastai.torch_core import trainable_params
 from .errors import FerArgError, FerFileError, FolderInUse
-from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info
+from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info, world_size
 from fastai.torch_core import rank_distrib, distrib_barrier
 import fer_nb
 # re-exported: the library before these had modules
@@ -33,8 +33,9 @@ from .records import history_frame, acc_cell, data_cell, metrics_frame, plot_his
 
 # %% auto #0
 __all__ = ['BN_STATS', 'LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint',
-           'BnStats', 'versions', 'hardware', 'data_info', 'PlainTensors', 'run_name', 'read_json', 'scratch_dir',
-           'train', 'Preset', 'preset', 'run_dir', 'fastai_vs_bare']
+           'resume_states', 'Restore', 'BnStats', 'versions', 'hardware', 'split_identity', 'data_info', 'PlainTensors',
+           'run_name', 'read_json', 'scratch_dir', 'upgrade_config', 'train', 'Preset', 'preset', 'run_dir',
+           'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #4c6eabc1
 def _skipped(cb) -> bool:
@@ -47,15 +48,20 @@ class History(Callback):
     # accuracy, each epoch's seconds as a number (its log holds a formatted string), and the epochs before a resume.
     order = 55  # after fastai's Recorder (50), which computes the epoch's losses and metrics
     def __init__(self, epochs:list|None=None): self.epochs = list(epochs or [])
-    def before_epoch(self): self.t0, self.right, self.seen = time.perf_counter(), 0, 0
+    def before_epoch(self): self.t0, self.right, self.seen, self.steps = time.perf_counter(), 0, 0, 0
+    def after_step(self): self.steps += 1  # the optimizer's steps (fastai calls this for a cancelled step too)
+    def after_cancel_step(self): self.steps -= 1
     def after_batch(self):
         if self.training and self.pred is not None:
             self.right += (self.pred.argmax(-1) == self.y).sum().item(); self.seen += len(self.y)
     def after_epoch(self):
         if _skipped(self): return
-        _, tl, vl, acc = self.recorder.log[:4]
+        vals = list(self.recorder.log[1:-1])  # without the epoch and the time
+        # an epoch whose training was cancelled logs no train loss (fastai's `Recorder.cancel_train`)
+        if getattr(self.recorder, 'cancel_train', False): vals.insert(0, float('nan'))
+        tl, vl, acc = vals[:3]
         self.epochs.append(dict(epoch=self.epoch, train_loss=float(tl), valid_loss=float(vl), valid_acc=float(acc),
-                                train_acc_running=self.right/max(self.seen, 1),
+                                train_acc_running=self.right/max(self.seen, 1), train_steps=self.steps,
                                 seconds=time.perf_counter()-self.t0))
 
 class NonFiniteGuard(TerminateOnNaNCallback):
@@ -65,7 +71,15 @@ class NonFiniteGuard(TerminateOnNaNCallback):
     def before_fit(self): self.diagnosis = None
     def after_batch(self): pass
     def after_loss(self):
-        if torch.isfinite(self.loss).all(): return
+        bad = not torch.isfinite(self.loss).all()
+        if world_size() > 1:  # all stop together: one process stopping alone leaves the others waiting in an all-reduce
+            flag = torch.tensor(float(bad), device=self.loss.device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            if flag.item() > 0 and not bad:
+                self.diagnosis = (f"non-finite training loss in another process at epoch {self.epoch}, batch "
+                                  f"{self.iter}: training stopped in every process; try a lower learning rate")
+                raise CancelFitException
+        if not bad: return
         self.diagnosis = (f"non-finite training loss ({self.loss.item()}) at epoch {self.epoch}, batch {self.iter}: "
                           "training stopped; try a lower learning rate, "
                           "or look at the gradients (04_gradient_diagnostics)")
@@ -101,9 +115,34 @@ class Checkpoint(SaveModelCallback):
     def _save(self, name):
         self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
         prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
-        if rank_distrib() == 0: self.progress.write_text(json.dumps(prog))
+        if rank_distrib() == 0:
+            torch.save(resume_states(self.learn), self.progress.with_name('resume.pth'))
+            self.progress.write_text(json.dumps(prog))
     def after_epoch(self):
         if not _skipped(self): super().after_epoch()
+
+def resume_states(learn) -> dict:
+    "What the next epoch carries over besides the weights: every random state it draws from, and the smoothed loss."
+    # random: torch's (augmentation, dropout; CUDA's too), numpy's, Python's, and the training loader's own
+    # `random.Random` (it shuffles, reseeded from itself each epoch); fastai's train loss is an exponential moving
+    # average over batches that runs on across epochs
+    sl = learn.recorder.smooth_loss
+    return dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                numpy=np.random.get_state(), random=random.getstate(), loader=learn.dls.train.rng.getstate(),
+                smooth_loss=dict(count=sl.count, val=sl.val))
+
+class Restore(Callback):
+    "On resume, put back the states saved with the last checkpoint (`resume_states`): the run goes on as if unstopped."
+    order = -30  # before any callback that might draw
+    def __init__(self, states:dict): self.states = states
+    def before_epoch(self):  # the first epoch trained again; the skipped ones before it draw nothing
+        if self.epoch != getattr(self.learn, 'resume_epoch', 0): return
+        s = self.states
+        torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
+        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+        self.learn.dls.train.rng.setstate(s['loader'])
+        self.learn.recorder.smooth_loss.count, self.learn.recorder.smooth_loss.val = (s['smooth_loss']['count'],
+                                                                                       s['smooth_loss']['val'])
 
 # %% ../nbs/01a_learner.ipynb #9e724ecf
 BN_STATS = dict(update="train mode: each batch's statistics, the running ones updated (fastai's)",
@@ -145,6 +184,11 @@ def hardware(device=None) -> dict:
              device=str(device or 'cpu'))
     if device is not None and torch.device(device).type == 'cuda': d['gpu'] = torch.cuda.get_device_name(device)
     return d
+
+def split_identity(data:FerData) -> dict:
+    "What decides which images are train, valid and test: the protocol, and how valid was carved from train."
+    p = data.protocol or {}
+    return dict(protocol=p.get('name'), valid_pct=p.get('valid_pct'), seed=p.get('seed'))
 
 def data_info(data:FerData) -> dict:
     "What a run record says about its data."
@@ -230,19 +274,41 @@ class _Run:
     @property
     def prog_f(self): return self.out/'progress.json'
 
+def _shown(p:Path) -> str:
+    "`p` as output shows it: relative to the project when it is inside it (no machine path in a stored output)."
+    try: return str(Path(p).resolve().relative_to(results_dir().resolve().parent))
+    except ValueError: return str(p)
+
+def upgrade_config(old:dict, new:dict, rec:dict|None=None) -> dict:
+    "An older run's config in today's form, so that it compares equal to `new` when it is the same run."
+    # the one conversion of older configs: keys that later versions added get the value the older code used.
+    # 'split' (added when the data's identity joined the config): the protocol the record names; valid carved from
+    # train with load_fer's defaults then (10%, seed 42) where its notes say one was carved; no record: `new`'s split
+    old = dict(old)
+    if 'split' not in old:
+        if rec is None: old['split'] = new.get('split')
+        else:
+            carved = any('stratified' in n for n in rec['data'].get('notes', []))
+            old['split'] = dict(protocol=rec['data'].get('protocol', {}).get('name', 'source'),
+                                valid_pct=0.1 if carved else None, seed=42 if carved else None)
+    return old
+
 def _open_run(out:Path, config:dict, epochs:int, main:bool) -> tuple:
     "Step 1, resume `(resume, record)`: resume an unfinished run of `config`, return a finished one's record."
-    # a folder that holds another run is refused
-    prog_f, cfg_f = out/'progress.json', out/'config.json'
-    old = read_json(cfg_f) if cfg_f.exists() else None
-    resume = prog_f.exists() and old == config and (out/'last.pth').exists()
-    if not resume and old is not None and old != config and ((out/'record.json').exists() or prog_f.exists()):
+    # a finished run is known by its record alone (a committed record keeps no config.json); a folder that holds
+    # another run, or the same run on other data, is refused with the difference named
+    prog_f, cfg_f, rec_f = out/'progress.json', out/'config.json', out/'record.json'
+    rec = read_json(rec_f) if rec_f.exists() else None
+    old = read_json(cfg_f) if cfg_f.exists() else rec['config'] if rec else None
+    if old is not None: old = upgrade_config(old, config, rec)
+    if old is not None and old != config and (rec is not None or prog_f.exists()):
         diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
         raise FolderInUse(f"{out}: holds another run (config differs: {diff}); "
                           "choose another output folder, or remove it to start again")
-    if resume and read_json(prog_f)['epochs_done'] >= epochs and (out/'record.json').exists():
-        if main: print(f"{out}: this run is complete; returning its record")
-        return resume, read_json(out/'record.json') | dict(out=str(out))
+    resume = prog_f.exists() and old == config and (out/'last.pth').exists()
+    if rec is not None and rec.get('status') == 'complete' and old == config:
+        if main: print(f"{_shown(out)}: this run is complete; returning its record (a new run: another output folder)")
+        return resume, rec | dict(out=str(out))
     distrib_barrier()  # every process has read the folder before the first one writes to it
     if not resume and main: cfg_f.write_text(json.dumps(config)); prog_f.unlink(missing_ok=True)
     return resume, None
@@ -312,6 +378,7 @@ def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> 
         p = read_json(run.prog_f)
         start_epoch, cb['hist'].epochs, cb['best'].best = p['epochs_done'], p['history'], p['best']
         learn.load('last', with_opt=True, weights_only=False); learn.resume_epoch = start_epoch
+        if (st_f := run.out/'resume.pth').exists(): learn.add_cb(Restore(torch.load(st_f, weights_only=False)))
         if run.main: print(f"resuming {run.out} from epoch {start_epoch} of {epochs}")
     if start_epoch < epochs:
         if not resume: cb['best'].best = -float('inf')
@@ -336,14 +403,46 @@ def _record(run:_Run, data:FerData, learn, cb:dict, meta:dict, t_start:float, **
                                  reported=[s for s in data.splits if s != 'valid']))
 
 # %% ../nbs/01a_learner.ipynb #11aa3b4b
-def train(data:FerData, # the images
+def _check_args(epochs, bs, lr, size, channels, regime, freeze_epochs, lr_mult, lr_unfrozen):
+    "A `FerArgError` naming the first argument of `train` that is out of its range."
+    def need(ok, name, val, want):
+        if not ok: raise FerArgError(f"{name}={val!r}: expected {want}")
+    isint = lambda v: isinstance(v, int) and not isinstance(v, bool)
+    need(isint(epochs) and epochs >= 1, 'epochs', epochs, 'a whole number of epochs, at least 1')
+    need(isint(bs) and bs >= 1, 'bs', bs, 'a batch size, a whole number of at least 1')
+    need(isint(size) and size >= 1, 'size', size, 'the input side in pixels, a whole number (FER2013: 48)')
+    need(channels in (1, 3), 'channels', channels, '1 (gray) or 3 (the gray image repeated)')
+    for n, v in (('lr', lr), ('lr_unfrozen', lr_unfrozen)):
+        need(v is None or isinstance(v, (int, float)) and 0 < v < float('inf'), n, v, 'a learning rate > 0, or None')
+    if regime == 'unfrozen':
+        need(isint(freeze_epochs) and freeze_epochs >= 1, 'freeze_epochs', freeze_epochs, 'at least 1 epoch of the head')
+        need(isinstance(lr_mult, (int, float)) and lr_mult > 0, 'lr_mult', lr_mult, "the head's rate over the body's, > 0")
+
+def _check_size(model, arch:str, channels:int, size:int):
+    "A `FerArgError` if `model` cannot take `size` px inputs (too small for its pooling, or a fixed-size head)."
+    training = model.training
+    try:
+        with torch.no_grad(): model.eval()(torch.zeros(1, channels, size, size))
+    except RuntimeError as e:
+        raise FerArgError(f"size={size}: arch {arch!r} cannot take {size} px inputs "
+                          f"({str(e).splitlines()[0][:120]}); FER2013's faces are 48 px, which every model here takes"
+                          ) from None
+    finally: model.train(training)
+
+def _as_data(data) -> FerData:
+    "`data` as a `FerData`: a path (str or Path) is read with `load_fer`."
+    if isinstance(data, FerData): return data
+    if isinstance(data, (str, Path)): return load_fer(data)
+    raise FerArgError(f"data: a {type(data).__name__}; expected a FerData (fer_nb.data.load_fer) or a path to faces")
+
+def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads)
           arch:str='custom', # architecture name (see `fer_nb.models.get_model`): ours, or any timm name
           epochs:int=20, # epochs of one-cycle training (for 'unfrozen': after the head's epochs)
           lr:float|None=None, # peak learning rate (for 'unfrozen': of the head's epochs); None: `lr_find`'s valley
           bs:int=128, # batch size
           wd:float=0.01, # decoupled weight decay
           size:int=48, # input side, px
-          channels:int=1, # 1 (grayscale) or 3 (RGB, the gray image repeated)
+          channels:int|None=None, # 1 (grayscale) or 3 (the gray image repeated); None: 1 for ours, 3 for timm bodies
           aug:bool=True, # batch augmentation
           seed:int=42, # seed of weights, shuffling and augmentation
           out=None, # folder for model.pt, record.json, checkpoints (default: a temporary one, removed at exit)
@@ -362,14 +461,21 @@ def train(data:FerData, # the images
          ) -> dict:
     "Train `arch` on `data` with fastai in `regime`, keep the best epoch, write `model.pt` and `record.json` to `out`."
     t_start = time.perf_counter()
+    data = _as_data(data)
+    channels = channels if channels is not None else 1 if arch in ARCHS else 3
+    _check_args(epochs, bs, lr, size, channels, regime, freeze_epochs, lr_mult, lr_unfrozen)
     arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
+    notes = []
+    if (n_train := len(data.y['train'])) < bs:  # with drop_last, a batch larger than the data would never step
+        notes.append(f"bs={bs} is more than the {n_train} training images: batch lowered to {n_train}")
+        print(notes[-1]); bs = n_train
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
     out = Path(out) if out is not None else scratch_dir()
     out.mkdir(parents=True, exist_ok=True)
     config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels,
                   aug=aug, seed=seed, optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle',
-                  data_sha256=data.sha256, classes=list(data.classes))
+                  data_sha256=data.sha256, classes=list(data.classes), split=split_identity(data))
     if regime != 'scratch': config |= dict(regime=regime, train_bn=train_bn)
     if bn_stats != 'update':  # recorded only when set, so that older runs' configs still match on resume
         if regime not in ('truncated', 'frozen') or train_bn: raise FerArgError(
@@ -382,6 +488,7 @@ def train(data:FerData, # the images
     set_seed(seed, reproducible=True)
     # channels_last: the layout oneDNN prefers; the statistics: the weights' own, else the data's
     model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)
+    _check_size(model, arch, channels, size)
     stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size,
                 stats=list(stats))
@@ -398,6 +505,8 @@ def train(data:FerData, # the images
     fit_s = sum(e['seconds'] for e in cb['hist'].epochs + head_hist)  # every epoch, those before a resume too
     # ours, or a diagnostic callback's
     diagnosis = cb['guard'].diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)
+    if diagnosis is None and not any(e.get('train_steps', 1) for e in cb['hist'].epochs + head_hist):
+        diagnosis = "no training step was taken in any epoch (no batch, or every step skipped): the model is untrained"
     distrib_barrier()  # the first process has written its last checkpoint before any process looks for it
     if diagnosis is None and (out/'best.pth').exists(): learn.load('best', with_opt=False, weights_only=False)
     if not main:  # the first process writes the record and the model
@@ -412,7 +521,7 @@ def train(data:FerData, # the images
                   lr_head=lr if regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen,
                   lr_find_iters=run.lr_find_iters or None, lr_groups_peak=cb['lrg'].peak() if cb['lrg'].lrs else None,
                   input_stats=list(stats), resumed_from_epoch=start_epoch if resume else None, fit_s=round(fit_s, 2),
-                  head_history=head_hist or None)
+                  head_history=head_hist or None, notes=notes or None)
     if rec['status'] == 'complete': save_model(learn.model, meta | dict(record=rec['name']), out/'model.pt')
     (out/'record.json').write_text(json.dumps(rec, indent=1))
     return rec | dict(out=str(out))
@@ -453,9 +562,17 @@ def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, 
     return Preset(name, data, **PRESETS[name])
 
 def run_dir(p:Preset, name:str) -> Path:
-    "Where run `name` of preset `p` writes: `results/<preset>/<name>`, or for ci or synthetic data a `scratch_dir`."
+    "Run `name` of preset `p`: its committed record's folder if there is one, else a new folder (never `results/`)."
+    # ci or synthetic data: a `scratch_dir`. Real data: `results/<preset>/<name>` where a record is committed there
+    # (`train` returns it, and trains nothing), unless $FER_NB_NEW_RUN asks for a new run; else
+    # `$FER_NB_RUNS/<preset>/<name>` (default `runs/`), the user's own folder
     if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
-    return results_dir()/p.name/name
+    rec = results_dir()/p.name/name
+    if (rec/'record.json').exists() and not os.environ.get('FER_NB_NEW_RUN'):
+        print(f"{_shown(rec)}: a committed record; it is shown, not trained again "
+              "(FER_NB_NEW_RUN=1: a new run, in runs/)")
+        return rec
+    return Path(os.environ.get('FER_NB_RUNS') or 'runs')/p.name/name
 
 # %% ../nbs/01a_learner.ipynb #19e2c0d0
 class _BatchTimer(Callback):

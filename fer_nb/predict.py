@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from .errors import FerFileError
-from .data import SIZE
+from .errors import FerFileError, FerArgError
+from .data import SIZE, upright_gray, face48
 from .inference import get_probs
 
 # %% auto #0
-__all__ = ['read_gray', 'face_cascade', 'detect_faces', 'crop48', 'predict_images']
+__all__ = ['read_gray', 'as_gray', 'face_cascade', 'detect_faces', 'crop48', 'predict_images']
 
 # %% ../nbs/01c_predict.ipynb #ac58cce6
 def read_gray(path) -> np.ndarray:
@@ -22,9 +22,26 @@ def read_gray(path) -> np.ndarray:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such image file")
     try:
-        with Image.open(path) as im: return np.asarray(ImageOps.exif_transpose(im).convert('L'), dtype=np.uint8)
+        with Image.open(path) as im: return np.asarray(upright_gray(im), dtype=np.uint8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise FerFileError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
+
+def as_gray(img, i:int=0) -> tuple:
+    "`(name, uint8 gray array)` of an image given as a path, a PIL image or an array (HxW, HxWx3 or HxWx4)."
+    if isinstance(img, (str, Path)): return str(img), read_gray(img)
+    if isinstance(img, Image.Image): return f"image {i}", np.asarray(upright_gray(img), dtype=np.uint8)
+    if isinstance(img, (np.ndarray, torch.Tensor)):
+        a = np.asarray(img)
+        if a.ndim == 3 and a.shape[-1] in (3, 4) or a.ndim == 2:
+            if a.dtype != np.uint8:
+                if a.min() < 0 or a.max() > 255: raise FerArgError(
+                    f"image {i}: values {a.min():g}..{a.max():g}; expected pixels in 0..255 (uint8)")
+                if a.max() <= 1 and a.dtype.kind == 'f': raise FerArgError(
+                    f"image {i}: floats in 0..1; expected pixels in 0..255 (multiply by 255, as uint8)")
+                a = a.astype(np.uint8)
+            return f"image {i}", np.asarray(Image.fromarray(a).convert('L'), dtype=np.uint8)
+        raise FerArgError(f"image {i}: an array of shape {a.shape}; expected HxW (gray) or HxWx3 (RGB)")
+    raise FerArgError(f"image {i}: a {type(img).__name__}; expected a path, a PIL image or an array")
 
 _cascades = {}
 def face_cascade(path=None # a Haar cascade XML file; default: OpenCV's frontal-face cascade
@@ -62,20 +79,29 @@ def crop48(gray:np.ndarray, box) -> np.ndarray:
                       dtype=np.uint8)
 
 # %% ../nbs/01c_predict.ipynb #e192b8d3
-def predict_images(model, meta:dict, # a model and its meta, from `fer_nb.learner.load_model`
-                   paths:list # image files
+def predict_images(model, meta:dict, # a model and its meta, from `fer_nb.inference.load_model`
+                   images, # an image or a list of them: paths, PIL images or uint8 arrays
+                   detect='auto' # find faces first: 'auto' (unless the image is 48x48), True, or False (each image
+                                 # is one face crop: its centre square, resized to 48 px, as the data readers do)
                   ) -> list:
-    "For each image: its faces (the whole image if it is 48x48) with label, probabilities and box."
+    "For each image: its faces with label, probabilities and box (the whole image where it is taken as one face)."
+    if detect not in ('auto', True, False): raise FerArgError(f"detect={detect!r}: expected 'auto', True or False")
+    if isinstance(images, torch.Tensor): images = images.numpy()
+    # one image, or several: an array of 2 dimensions, or of 3 with colour last, is one image; [N, H, W] is N
+    if isinstance(images, (str, Path, Image.Image)) or isinstance(images, np.ndarray) and (
+        images.ndim == 2 or images.ndim == 3 and images.shape[-1] in (3, 4)): images = [images]
     results = []
-    for p in paths:
-        g = read_gray(p)
-        boxes = [(0, 0, g.shape[1], g.shape[0])] if g.shape == (SIZE, SIZE) else detect_faces(g)
-        r = dict(file=str(p), width=g.shape[1], height=g.shape[0], faces=[])
+    for i, img in enumerate(images):
+        name, g = as_gray(img, i)
+        whole = detect is False or detect == 'auto' and g.shape == (SIZE, SIZE)
+        boxes = [(0, 0, g.shape[1], g.shape[0])] if whole else detect_faces(g)
+        r = dict(file=name, width=g.shape[1], height=g.shape[0], faces=[])
         if boxes:
-            crops = torch.from_numpy(np.stack([g if g.shape == (SIZE, SIZE) else crop48(g, b) for b in boxes]))
+            crops = torch.from_numpy(np.stack([face48(Image.fromarray(g)) if whole else crop48(g, b) for b in boxes]))
             for b, pr in zip(boxes, get_probs(model, crops, meta)):
                 r['faces'].append(dict(box=list(b), label=meta['classes'][int(pr.argmax())],
                                        probs={c: round(float(v), 4) for c, v in zip(meta['classes'], pr)}))
-        else: r['message'] = 'no face found (OpenCV Haar cascade, frontal faces of at least 32 px)'
+        else: r['message'] = ('no face found (OpenCV Haar cascade, frontal faces of at least 32 px); '
+                              'an image that is already a face crop: detect=False (fer-nb predict --no-detect)')
         results.append(r)
     return results
