@@ -121,6 +121,10 @@ class Checkpoint(SaveModelCallback):
     def after_epoch(self):
         if not _skipped(self): super().after_epoch()
 
+def _train_dl(learn):
+    "The training `DataLoader` itself (a distributed run wraps it in fastai's `DistributedDL`)."
+    return getattr(learn.dls.train, 'dl', learn.dls.train)
+
 def resume_states(learn) -> dict:
     "What the next epoch carries over besides the weights: every random state it draws from, and the smoothed loss."
     # random: torch's (augmentation, dropout; CUDA's too), numpy's, Python's, and the training loader's own
@@ -128,7 +132,7 @@ def resume_states(learn) -> dict:
     # average over batches that runs on across epochs
     sl = learn.recorder.smooth_loss
     return dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                numpy=np.random.get_state(), random=random.getstate(), loader=learn.dls.train.rng.getstate(),
+                numpy=np.random.get_state(), random=random.getstate(), loader=_train_dl(learn).rng.getstate(),
                 smooth_loss=dict(count=sl.count, val=sl.val))
 
 class Restore(Callback):
@@ -140,7 +144,7 @@ class Restore(Callback):
         s = self.states
         torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
         if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-        self.learn.dls.train.rng.setstate(s['loader'])
+        _train_dl(self.learn).rng.setstate(s['loader'])
         self.learn.recorder.smooth_loss.count, self.learn.recorder.smooth_loss.val = (s['smooth_loss']['count'],
                                                                                        s['smooth_loss']['val'])
 

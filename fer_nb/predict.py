@@ -8,7 +8,7 @@ Docs: https://fer-nb.github.io/fer_nb/predict.html.md"""
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from .errors import FerFileError, FerArgError
 from .data import SIZE, upright_gray, face48
 from .inference import get_probs
