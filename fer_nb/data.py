@@ -270,7 +270,7 @@ class FerData:
     @property
     def label(self):
         if self.synthetic: return 'SYNTHETIC data (fer_nb.synthetic, not FER2013)'
-        return f"{'FER2013' if self.fer2013 else 'faces'} from {self.source}"
+        return f"{'FER2013' if self.fer2013 else 'faces'} from {Path(self.source).name}"  # no machine path
 
     def counts(self) -> pd.DataFrame:
         "Images per class (rows) and split (columns)."
