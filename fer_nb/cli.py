@@ -249,8 +249,9 @@ def _add_experiments(sub):
     xr.add_argument('--preset', default=None, choices=('ci', 'cpu', 'gpu'),
                     help='run sizes (default: ci for synthetic data, else cpu or gpu)')
     xr.add_argument('--only', default=None, help="shell pattern of the rows to run, e.g. 'vgg16-*' or 'custom-gray'")
-    xr.add_argument('--out', default=None, help='folder of the runs (default: results/PRESET/suite for real data, '
-                                                'runs/suite-PRESET-synthetic otherwise)')
+    xr.add_argument('--out', default=None, help='folder of new runs (default: runs/PRESET/suite for real data, '
+                                                'runs/suite-PRESET-synthetic otherwise); rows with a record committed '
+                                                'in results/PRESET/suite are shown from it')
     xr.add_argument('--weights', default='auto', choices=('auto', 'imagenet', 'none'),
                     help='pretrained regimes: ImageNet weights where they can be had (auto), required (imagenet), '
                          'or random (none)')

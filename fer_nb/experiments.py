@@ -6,7 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/experiments.html.md"""
 
 # %% ../nbs/06_experiments.ipynb #60fe985b
 from __future__ import annotations
-import fnmatch, json, time, traceback
+import fnmatch, json, os, time, traceback
 from pathlib import Path
 import pandas as pd
 import numpy as np, torch, timm
@@ -66,8 +66,10 @@ class _EpochBar(Callback):
 
 # %% ../nbs/06_experiments.ipynb #f60865e7
 def suite_dir(p) -> Path:
-    "Default folder of preset `p`'s suite: `results/<preset>/suite` (real data) or `runs/suite-<preset>-synthetic`."
-    return results_dir()/p.name/'suite' if p.data else Path('runs')/f"suite-{p.name}-synthetic"
+    "Default folder of preset `p`'s new runs: `runs/<preset>/suite` (real data) or `runs/suite-<preset>-synthetic`."
+    # never `results/`: a row whose record the project committed there is shown from it (`run_suite`), not rerun
+    runs = Path(os.environ.get('FER_NB_RUNS') or 'runs')
+    return runs/p.name/'suite' if p.data else runs/f"suite-{p.name}-synthetic"
 
 # %% ../nbs/06_experiments.ipynb #cfdcb8bc
 def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: the synthetic faces
@@ -79,6 +81,7 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
               progress:bool=True) -> pd.DataFrame:
     "The capstone's table as `train` runs; a row per run: status (complete, skipped, failed, stopped), seconds, folder."
     p = preset(preset_name, source)
+    committed = results_dir()/p.name/'suite' if out is None and p.data else None  # the project's records
     out = Path(out) if out is not None else suite_dir(p)
     keys = [k for k in SUITE.index if only is None or fnmatch.fnmatch(k, only)] if rows is None else rows
     if not keys: raise FerArgError(f"--only {only!r}: matches no suite row; the rows are {list(SUITE.index)}")
@@ -90,9 +93,10 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
     res = []
     for item in mb:
         key, kw = item if isinstance(item, tuple) else (item, None)
-        d, t0 = out/key, time.perf_counter(); rec_f = d/'record.json'
-        if rec_f.exists() and json.loads(rec_f.read_text()).get('status') == 'complete':
-            res.append(dict(key=key, status='skipped', seconds=0., out=str(d))); continue
+        d, t0 = out/key, time.perf_counter()
+        done = next((f.parent for f in (d/'record.json', *([committed/key/'record.json'] if committed else []))
+                     if f.exists() and json.loads(f.read_text()).get('status') == 'complete'), None)
+        if done is not None: res.append(dict(key=key, status='skipped', seconds=0., out=str(done))); continue
         try:
             kw = kw or run_kwargs(key, p, weights)
             dat = small if kw.get('arch', 'custom') != 'custom' else data
