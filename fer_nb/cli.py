@@ -50,20 +50,15 @@ def _train(a):
     print(f"model and run record written to {out}/ (model.pt, record.json)")
 
 def _evaluate(a):
-    from fer_nb.data import load_fer
-    from fer_nb.inference import load_model, evaluate_data
+    from fer_nb.inference import load_model, evaluate_source
     model, meta = load_model(a.model)
     # a labelled test set alone will do
-    data = load_fer(a.data, classes='all', verbose=not a.json, need_train=False)  # every class: extras are counted
-    split = a.split or ('test' if 'test' in data.splits else 'valid')
-    if split not in data.splits:
-        raise FerArgError(f"--split {split}: not in this data (it has {', '.join(data.splits)})")
-    rep = evaluate_data(model, meta, data, [split], tta=a.tta)[split]
-    rep |= dict(split=split, data=data.label, model=str(a.model), tta=a.tta)
+    rep = evaluate_source(model, meta, a.data, a.split, a.tta, verbose=not a.json) | dict(model=str(a.model))
+    split, data = rep['split'], rep['data']
     if a.json: print(json.dumps(rep)); return
     lo, hi = rep['ci95']
     tta = ', with its mirror (tta)' if a.tta else ''
-    print(f"{split}{tta}: accuracy {rep['accuracy']:.2%} (95% CI {lo:.2%}-{hi:.2%}), n={rep['n']}  [{data.label}]")
+    print(f"{split}{tta}: accuracy {rep['accuracy']:.2%} (95% CI {lo:.2%}-{hi:.2%}), n={rep['n']}  [{data}]")
     for c, m in rep['per_class'].items():
         rec = 'n/a (no faces of this class)' if m['recall'] is None else f"{m['recall']:.2%}"
         print(f"  {c:9s} recall {rec}  precision {m['precision']:.2%}  n={m['support']}")

@@ -458,8 +458,8 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
 
 # %% ../nbs/00e_loaders.ipynb #43ec481d
 class _Tensors:
-    "The (x, y) of one split, indexable like a dataset."
-    def __init__(self, x, y): self.x, self.y = x, y
+    "The (x, y) of one split, indexable like a dataset; `vocab`: the class names (fastai's interpretation reads it)."
+    def __init__(self, x, y, vocab=None): self.x, self.y, self.vocab = x, y, vocab
     def __len__(self): return len(self.y)
     def __getitem__(self, i): return self.x[i], self.y[i]
 
@@ -535,7 +535,8 @@ def fer_dl(data:FerData, split:str='valid', bs:int=128, shuffle:bool=False, drop
            tfms:list=None, device=None, split_idx:int=1) -> TensorDL:
     "A `TensorDL` over one split of `data`, with batch transforms `tfms`."
     if split not in data.x: raise FerDataError(f"split {split!r}: not in this data (it has {data.splits})")
-    dl = TensorDL(_Tensors(data.x[split], data.y[split]), bs=bs, shuffle=shuffle, drop_last=drop_last, device=device)
+    dl = TensorDL(_Tensors(data.x[split], data.y[split], list(data.classes)), bs=bs, shuffle=shuffle,
+                  drop_last=drop_last, device=device)
     dl.after_batch = Pipeline(tfms or [], split_idx=split_idx)
     return dl
 

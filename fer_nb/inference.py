@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 import torch
 from fastai.torch_core import TensorImage
-from .data import FerData, eval_tfms  # eval_tfms: in data, so that the transfer module can use it too
+from .data import FerData, eval_tfms, load_fer  # eval_tfms: in data, so that the transfer module can use it too
 from .evaluate import classification_report
 from .models import get_model
-from .errors import FerFileError, FerArgError
+from .errors import FerFileError, FerArgError, FerDataError
 
 # %% auto #0
-__all__ = ['get_probs', 'evaluate_data', 'save_model', 'load_model']
+__all__ = ['get_probs', 'evaluate_data', 'evaluate_source', 'save_model', 'load_model']
 
 # %% ../nbs/01f_inference.ipynb #8bb36aba
 @torch.no_grad()
@@ -49,6 +49,20 @@ def evaluate_data(model, meta:dict, data:FerData, splits=None, tta:bool=False) -
                | dict(unknown=unknown.get(s, {}))
             for s in (splits or data.splits)}
 
+def evaluate_source(model, meta:dict, # a model and its meta (`load_model`)
+                    source, # labelled faces: a folder of class folders, a FER2013 source, a zip
+                    split:str|None=None, # default: test where the data has it, else valid
+                    tta:bool=False, # average each face with its mirror (`get_probs`)
+                    verbose:bool=False) -> dict:
+    "`model`'s classification report on one split of the faces in `source`, with what the data is."
+    data = load_fer(source, classes='all', verbose=verbose, need_train=False)  # every class: extras are counted
+    split = split or ('test' if 'test' in data.splits else 'valid')
+    if split not in data.splits: raise FerArgError(f"split={split!r}: not in this data (it has {', '.join(data.splits)})")
+    rep = evaluate_data(model, meta, data, [split], tta=tta)[split]
+    if not rep['n']: raise FerDataError(f"{source}: no face of the model's classes {tuple(meta['classes'])} in its "
+                                        f"{split} split (it has {', '.join(data.classes)})")
+    return rep | dict(split=split, data=data.label, tta=tta)
+
 # %% ../nbs/01f_inference.ipynb #09651d39
 def save_model(model, meta:dict, path) -> Path:
     "Save `model`'s weights with `meta` (arch, arch_kwargs, classes, channels, size, stats) to `path`."
@@ -58,7 +72,7 @@ def save_model(model, meta:dict, path) -> Path:
 
 def load_model(path, device='cpu') -> tuple:
     "`(model, meta)` from a file written by `save_model`."
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such model file; expected a model.pt written by `fer-nb train`")
     try: d = torch.load(path, map_location=device, weights_only=True)

@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime, json, os, platform, random, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
-from .data import FerData, fer_dls, fer_tfms, pixel_stats, load_fer
+from .data import FerData, fer_dls, fer_tfms, pixel_stats, load_fer, face48
+from .predict import as_gray, detect_faces, crop48
+from .errors import FerDataError
+from PIL import Image
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import *  # fit_one_cycle, lr_find
@@ -34,8 +37,8 @@ from .records import history_frame, acc_cell, data_cell, metrics_frame, plot_his
 # %% auto #0
 __all__ = ['BN_STATS', 'LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint',
            'resume_states', 'Restore', 'BnStats', 'versions', 'hardware', 'split_identity', 'data_info', 'PlainTensors',
-           'run_name', 'read_json', 'scratch_dir', 'upgrade_config', 'train', 'Preset', 'preset', 'run_dir',
-           'fastai_vs_bare']
+           'run_name', 'FerLearner', 'read_json', 'scratch_dir', 'upgrade_config', 'RunRecord', 'fer_learner', 'train',
+           'Preset', 'preset', 'run_dir', 'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #4c6eabc1
 def _skipped(cb) -> bool:
@@ -213,11 +216,34 @@ def run_name(arch:str, n_classes:int, channels:int, size:int) -> str:
     "Default name of a run: architecture, classes, colour and input size."
     return f"{arch}-{n_classes}cls-{'rgb' if channels == 3 else 'gray'}-{size}px"
 
-def _learner(dls, model, wd, out, cbs=(), train_bn=True):
-    "A fastai `Learner` for `model`; a transfer model gets fastai's body/head parameter groups."
-    return Learner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, wd=wd, path=out, model_dir='.',
-                   cbs=[PlainTensors(), *cbs],
-                   splitter=default_split if isinstance(model, TransferModel) else trainable_params, train_bn=train_bn)
+class FerLearner(Learner):
+    "fastai's `Learner` for faces: `predict` takes one face as a user has it, `export` writes a standalone `model.pt`."
+    # fastai's own `predict` goes through `dls.test_dl`, which needs a DataBlock's type transforms, and its `export`
+    # pickles the loaders, every image in them included; these two go through `fer_nb.inference` instead
+    meta = None  # arch, arch_kwargs, classes, channels, size, stats: what `save_model` stores with the weights
+    def predict(self, item, # a face: a path, a PIL image or an array (uint8)
+                detect:bool=False # find the face first (a photo); default: `item` is a face crop
+               ) -> tuple:
+        "`(label, index, probabilities)` for one face, as fastai's `Learner.predict` returns them."
+        name, g = as_gray(item)
+        if detect:
+            if not (boxes := detect_faces(g)): raise FerDataError(f"{name}: no face found (detect=True)")
+            x = crop48(g, boxes[0])
+        else: x = face48(Image.fromarray(g))
+        probs = get_probs(self.model, torch.tensor(x)[None], self.meta)[0]
+        i = int(probs.argmax()); return self.meta['classes'][i], torch.tensor(i), probs
+    def export(self, fname='model.pt') -> Path:
+        "Write the model and its meta to `path/fname`, for `load_model`, `fer-nb evaluate` and `fer-nb predict`."
+        return save_model(self.model, self.meta, Path(self.path)/fname)
+
+def _learner(dls, model, wd, out, cbs=(), train_bn=True, meta=None) -> FerLearner:
+    "A `FerLearner` for `model`; a transfer model gets fastai's body/head parameter groups."
+    learn = FerLearner(dls, model, loss_func=CrossEntropyLossFlat(), metrics=accuracy, wd=wd, path=out, model_dir='.',
+                       cbs=[PlainTensors(), *cbs],
+                       splitter=default_split if isinstance(model, TransferModel) else trainable_params,
+                       train_bn=train_bn)
+    learn.meta = meta
+    return learn
 
 def _quiet(learn):
     learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']); learn.logger = lambda *a: None
@@ -273,7 +299,7 @@ from fastcore.basics import store_attr
 class _Run:
     "What the steps of one `train` call share: its folder, data loaders, settings and process."
     def __init__(self, out:Path, dls, wd:float, train_bn:bool, lr_find_it:int, seed:int, state, device, main:bool,
-                 progress:bool):
+                 progress:bool, meta:dict):
         store_attr(); self.lr_find_iters = []
     @property
     def prog_f(self): return self.out/'progress.json'
@@ -357,7 +383,8 @@ def _fit_head(run:_Run, model, epochs:int, lr:float, resume:bool) -> list:
         model.load_state_dict(torch.load(head_f, map_location='cpu', weights_only=True)); return read_json(head_j)
     set_seed(run.seed, reproducible=True)
     hh, hg = History(), NonFiniteGuard()
-    lh = _learner(run.dls(), model, run.wd, run.out, [hh, hg, *shard_cbs(run.state, run.device)], train_bn=run.train_bn)
+    lh = _learner(run.dls(), model, run.wd, run.out, [hh, hg, *shard_cbs(run.state, run.device)], train_bn=run.train_bn,
+                  meta=run.meta)
     lh.freeze()
     if not run.progress: _quiet(lh)
     lh.fit_one_cycle(epochs, lr)
@@ -373,7 +400,7 @@ def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> 
               shards=shard_cbs(run.state, run.device))
     learn = _learner(run.dls(), model, run.wd, run.out,
                      [cb['hist'], cb['guard'], cb['best'], Checkpoint(run.prog_f, cb['hist'], cb['best']), cb['lrg'],
-                      HideSkipped(), *cb['shards'], *(cbs or [])], train_bn=run.train_bn)
+                      HideSkipped(), *cb['shards'], *(cbs or [])], train_bn=run.train_bn, meta=run.meta)
     if regime in ('truncated', 'frozen'): learn.freeze()
     elif regime == 'unfrozen': learn.unfreeze()  # the head's learner froze the body's parameters
     if not run.progress: _quiet(learn)
@@ -439,6 +466,43 @@ def _as_data(data) -> FerData:
     if isinstance(data, (str, Path)): return load_fer(data)
     raise FerArgError(f"data: a {type(data).__name__}; expected a FerData (fer_nb.data.load_fer) or a path to faces")
 
+class RunRecord(dict):
+    "A run's record (a dict, as `record.json` holds it) and `learn`, its `FerLearner` at the best epoch."
+    learn = None  # None for a finished run that `train` read back rather than trained
+
+def fer_learner(data, # the faces: a FerData, or a path that `load_fer` reads
+                arch:str='custom', # ours ('custom', 'model1', 'model2') or any timm name
+                regime:str='scratch', # 'scratch', or for timm bodies 'truncated', 'frozen', 'unfrozen' (frozen until
+                                      # `unfreeze`, as fastai's `vision_learner` leaves a pretrained body)
+                size:int=48, # input side, px
+                channels:int|None=None, # None: 1 for ours, 3 (the gray face repeated) for timm bodies
+                bs:int=128, # batch size (lowered to the training set's size where that is smaller)
+                wd:float=0.01, # decoupled weight decay
+                aug:bool=True, # batch augmentation
+                arch_kwargs:dict|None=None, # the architecture's arguments (timm bodies: weights, cut, ...)
+                path=None, # where `save` and `export` write (default: runs/NAME)
+                cbs:list|None=None, # fastai callbacks
+                device=None # where batches go (default: cpu)
+               ) -> FerLearner:
+    "A `FerLearner` for `arch` on `data`, built as fastai's `vision_learner` builds one."
+    # the body and head (`get_model`), the input normalised with the weights' own statistics (else the data's),
+    # fastai's body/head split for discriminative rates, a pretrained body frozen
+    data = _as_data(data)
+    channels = channels if channels is not None else 1 if arch in ARCHS else 3
+    _check_args(1, bs, None, size, channels, regime, 1, 1, None)
+    arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
+    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)
+    _check_size(model, arch, channels, size)
+    stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])
+    dls = fer_dls(data, bs=min(bs, len(data.y['train'])), channels=channels, size=size, aug=aug, stats=stats,
+                  device=device)
+    meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size,
+                stats=list(stats))
+    path = Path(path) if path is not None else Path('runs')/run_name(arch, len(data.classes), channels, size)
+    learn = _learner(dls, model, wd, path, cbs or [], meta=meta)
+    if regime != 'scratch': learn.freeze()
+    return learn
+
 def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads)
           arch:str='custom', # architecture name (see `fer_nb.models.get_model`): ours, or any timm name
           epochs:int=20, # epochs of one-cycle training (for 'unfrozen': after the head's epochs)
@@ -462,7 +526,7 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
           train_bn:bool=True, # frozen bodies: keep BatchNorm trainable (fastai's default)
           bn_stats:str='update', # frozen bodies with train_bn=False: how BatchNorm uses statistics (`BN_STATS`)
           lr_find_it:int=100, # iterations of each `lr_find`, at most an epoch's batches (too few: fastai's default lr)
-         ) -> dict:
+         ) -> RunRecord:
     "Train `arch` on `data` with fastai in `regime`, keep the best epoch, write `model.pt` and `record.json` to `out`."
     t_start = time.perf_counter()
     data = _as_data(data)
@@ -475,7 +539,7 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
         print(notes[-1]); bs = n_train
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
-    out = Path(out) if out is not None else scratch_dir()
+    out = Path(out).expanduser() if out is not None else scratch_dir()
     out.mkdir(parents=True, exist_ok=True)
     config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels,
                   aug=aug, seed=seed, optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle',
@@ -497,7 +561,7 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
     meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size,
                 stats=list(stats))
     run = _Run(out, lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device),
-               wd, train_bn, lr_find_it, seed, state, device, main, progress and main)
+               wd, train_bn, lr_find_it, seed, state, device, main, progress and main, meta)
     lrs = read_json(out/'lr.json') if resume and (out/'lr.json').exists() else {}
     lr, lr_found = _rate(run, lrs, 'lr', lr, model, freeze=regime in ('truncated', 'frozen', 'unfrozen'))  # 2. rates
     head_hist, lr_found_unfrozen = [], None
@@ -528,7 +592,8 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
                   head_history=head_hist or None, notes=notes or None)
     if rec['status'] == 'complete': save_model(learn.model, meta | dict(record=rec['name']), out/'model.pt')
     (out/'record.json').write_text(json.dumps(rec, indent=1))
-    return rec | dict(out=str(out))
+    res = RunRecord(rec | dict(out=str(out))); res.learn = learn; learn.meta = meta | dict(record=rec['name'])
+    return res
 
 # %% ../nbs/01a_learner.ipynb #9180dba7
 from dataclasses import dataclass, field

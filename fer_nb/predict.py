@@ -19,7 +19,7 @@ __all__ = ['read_gray', 'as_gray', 'face_cascade', 'detect_faces', 'crop48', 'pr
 # %% ../nbs/01c_predict.ipynb #ac58cce6
 def read_gray(path) -> np.ndarray:
     "An image file as a uint8 grayscale array, upright as its EXIF orientation says (phone photos), or a clear error."
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists(): raise FileNotFoundError(f"{path}: no such image file")
     try:
         with Image.open(path) as im: return np.asarray(upright_gray(im), dtype=np.uint8)
