@@ -8,7 +8,7 @@ Docs: https://fer-nb.github.io/fer_nb/audit.html.md"""
 from __future__ import annotations
 import hashlib, math, time
 import numpy as np, pandas as pd, torch
-from .data import FerData, EMOTIONS, show_faces
+from .data import FerData, show_faces
 
 # %% auto #0
 __all__ = ['BLANK_STD', 'DEFINITIONS', 'content_hashes', 'content_ids', 'phash', 'pixel_std', 'dup_groups', 'cross_dups', 'audit',

@@ -8,7 +8,7 @@ Docs: https://fer-nb.github.io/fer_nb/cli.html.md"""
 from __future__ import annotations
 import argparse, json, os, sys
 # no torch, fastai or timm here: `fer-nb --help` and usage errors answer at once
-from .errors import FerError, FerArgError
+from .errors import FerError
 
 # %% auto #0
 __all__ = ['parser', 'main']

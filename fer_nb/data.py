@@ -23,7 +23,7 @@ from fasttransform import Transform, Pipeline
 # constants: fer_nb.core
 from .core import EMOTIONS, CAPSTONE4, SPLITS, UNSPLIT, USAGE, SPLIT_DIRS, IMAGE_EXTS, SIZE
 _all_ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
-from .errors import FerError, FerDataError, FerArgError
+from .errors import FerDataError, FerArgError
 
 # %% auto #0
 __all__ = ['CACHE_VERSION', 'PROTOCOLS', 'OWN_PROTOCOLS', 'class_set', 'decode_image', 'upright_gray', 'face48', 'read_fer_csv',

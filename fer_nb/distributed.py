@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime, os
 import torch, torch.nn as nn
 from fastai.callback.core import Callback
-from fastai.torch_core import num_distrib, rank_distrib, distrib_barrier
+from fastai.torch_core import num_distrib, rank_distrib
 from fastcore.basics import patch
 from .errors import FerArgError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch, json, os, time, traceback
 from pathlib import Path
 import pandas as pd
-import numpy as np, torch, timm
+import numpy as np, timm
 from safetensors.torch import save_file
 from .data import load_fer, class_set, FerData, CAPSTONE4
 from .learner import train, preset, run_dir

@@ -6,12 +6,11 @@ Docs: https://fer-nb.github.io/fer_nb/learner.html.md"""
 
 # %% ../nbs/01a_learner.ipynb #a430b9ee
 from __future__ import annotations
-import datetime, json, os, platform, random, sys, tempfile, time
+import datetime, json, os, platform, random, tempfile, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
-from .data import FerData, fer_dls, fer_tfms, pixel_stats, load_fer, face48
+from .data import FerData, fer_dls, pixel_stats, load_fer, face48
 from .predict import as_gray, detect_faces, crop48
-from .errors import FerDataError
 from PIL import Image
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
@@ -19,20 +18,17 @@ from fastai.callback.schedule import *  # fit_one_cycle, lr_find
 from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
-from fastai.torch_core import set_seed, TensorImage, defaults
-from fasttransform import Pipeline
-from .evaluate import classification_report
+from fastai.torch_core import set_seed, defaults
 from .models import get_model, ARCHS
 from .transfer import TransferModel, LrGroups, REGIMES, default_cut, count_params
 from fastai.vision.learner import default_split
 from fastai.torch_core import trainable_params
-from .errors import FerArgError, FerFileError, FolderInUse
+from .errors import FerArgError, FerDataError, FerFileError, FolderInUse
 from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info, world_size
 from fastai.torch_core import rank_distrib, distrib_barrier
 import fer_nb
-# re-exported: the library before these had modules
-from .inference import eval_tfms, get_probs, evaluate_data, save_model, load_model
-from .records import history_frame, acc_cell, data_cell, metrics_frame, plot_history, load_records, results_dir
+from .inference import get_probs, evaluate_data, save_model
+from .records import results_dir
 
 # %% auto #0
 __all__ = ['BN_STATS', 'LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint',
@@ -185,7 +181,8 @@ def versions() -> dict:
 def hardware(device=None) -> dict:
     "The machine a run used: CPU model, cores and torch threads, and the GPU if one is used."
     cpu = platform.processor()
-    try: cpu = next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    try:
+        with open('/proc/cpuinfo') as f: cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
     except (OSError, StopIteration): pass
     d = dict(platform=platform.platform(), cpu=cpu, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
              device=str(device or 'cpu'))

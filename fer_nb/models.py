@@ -6,8 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/custom_cnn.html.md"""
 
 # %% ../nbs/01_custom_cnn.ipynb #4d34f2cb
 from __future__ import annotations
-import torch, torch.nn as nn
-from .errors import FerArgError
+import torch.nn as nn
 
 # %% auto #0
 __all__ = ['ARCHS', 'conv_block', 'fc_block', 'CustomCNN', 'model1', 'model2', 'get_model']
@@ -63,6 +62,7 @@ def get_model(arch:str, # 'custom', 'model1', 'model2' (or a timm name, with the
               **kwargs) -> nn.Module:
     "A fresh model by architecture name."
     if arch in ARCHS: return ARCHS[arch](n_out, channels=channels, **kwargs)
-    try: from fer_nb.transfer import get_transfer_model
-    except ImportError: raise FerArgError(f"arch {arch!r}: unknown; expected one of {sorted(ARCHS)}") from None
+    # imported here, so that `fer_nb.predict` loads a model of ours without timm and fastai's training code; an
+    # ImportError raised inside is timm's own and comes out as it is (an unknown arch is the transfer module's error)
+    from fer_nb.transfer import get_transfer_model
     return get_transfer_model(arch, n_out, channels, **kwargs)

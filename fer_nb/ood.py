@@ -14,13 +14,12 @@ from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.callback.schedule import *  # fit_one_cycle
-from fastai.callback.tracker import SaveModelCallback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
 from fastai.torch_core import set_seed, TensorImage
 from .errors import FerArgError
 from .data import FerData
-from .evaluate import classification_report, wilson
+from .evaluate import classification_report
 from .models import CustomCNN
 from .learner import scratch_dir, versions, hardware, data_info
 from .inference import eval_tfms, load_model
