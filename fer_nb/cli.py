@@ -25,7 +25,8 @@ def _audit(a):
 # %% ../nbs/09_cli.ipynb #863c84d9
 def _train(a):
     from fer_nb.data import load_fer
-    from fer_nb.learner import train, metrics_frame, run_name
+    from fer_nb.learner import train, run_name
+    from fer_nb.records import metrics_frame
     from fer_nb.models import ARCHS
     # a distributed run: the first process says it
     data = load_fer(a.data, classes=a.classes, valid_pct=a.valid_pct, protocol=a.protocol,
