@@ -41,8 +41,7 @@ def class_set(classes=4, # 4 (the capstone's), 7 (all FER2013's), or a sequence 
     if classes in (4, '4', 7, '7'):
         if not fer: raise FerArgError(f"classes={classes}: a FER2013 preset, but this data's classes are {available}; "
                                       "give names from them, or None for all")
-        want = CAPSTONE4 if classes in (4, '4') else EMOTIONS
-        return tuple(c for c in EMOTIONS if c in want)
+        return CAPSTONE4 if classes in (4, '4') else EMOTIONS  # both in FER2013's code order
     if classes is None or classes == 'all': return tuple(available)
     if isinstance(classes, str): classes = classes.split(',')
     names = [str(c).strip() for c in classes]
@@ -177,6 +176,9 @@ def folder_classes(names) -> tuple:
     "The classes that class folders `names` define: FER2013's (in code order) if all are its emotions, else sorted."
     low = {n.lower() for n in names}
     if low <= set(EMOTIONS): return tuple(c for c in EMOTIONS if c in low)
+    if len(low) < len(set(names)):  # `train/Cat` and `valid/cat`: one class or two? Not ours to guess
+        twins = sorted(n for n in set(names) if sum(m.lower() == n.lower() for m in set(names)) > 1)
+        raise FerDataError(f"class folders {twins}: names that differ only in case; expected one spelling a class")
     return tuple(sorted(set(names)))  # as fastai's CategoryBlock orders a vocabulary
 
 def read_fer_images(src:Path, paths:list, read) -> tuple:
@@ -222,8 +224,8 @@ def read_fer_source(src:Path) -> tuple:
     csvs = [p for p in paths if p.lower().endswith('.csv')]
     if imgs:
         res, classes, conv = read_fer_images(src, imgs, read)
-        kaggle = any(p.split('/')[-1].startswith(('PublicTest_', 'PrivateTest_')) and p.count('/') >= 2
-                     and p.split('/')[-3].lower() in ('test', 'testing') for p in imgs)
+        kaggle = any(p.count('/') >= 2 and SPLIT_DIRS.get(p.split('/')[-3].lower()) == 'test'
+                     and p.split('/')[-1].startswith(('PublicTest_', 'PrivateTest_')) for p in imgs)
         return res, classes, kaggle, [f"converted {n} image(s): {k}" for k, n in conv.items()]
     if len(csvs) == 1:
         res = read_fer_csv(io.BytesIO(read(csvs[0])), f"{src}:{csvs[0]}" if not src.is_dir() else str(src/csvs[0]))
@@ -234,7 +236,8 @@ def read_fer_source(src:Path) -> tuple:
                        f"or train/validation/test class folders")
 
 # %% ../nbs/00e_loaders.ipynb #8bcc77c7
-CACHE_VERSION = 3  # bump when decoding changes, so that old caches are not reused (3: classes from the folders, EXIF orientation)
+# bump when decoding changes, so that old caches are not reused (3: classes from the folders, EXIF orientation)
+CACHE_VERSION = 3
 
 def cache_dir() -> Path:
     "Where decoded sources are cached: `$FER_NB_CACHE`, else `~/.cache/fer_nb`."
@@ -303,8 +306,8 @@ def subset(self:FerData, classes) -> FerData:
 def for_classes(self:FerData, classes) -> tuple:
     "`(data, unknown)`: the images relabelled to `classes` (a model's), and per split the count of each class left out."
     # a class of `classes` that the data lacks has no image; images of a class outside `classes` are left out
-    classes = tuple(classes)
-    remap = torch.tensor([classes.index(c) if c in classes else -1 for c in self.classes], dtype=torch.int64)
+    classes = tuple(classes); low = [c.lower() for c in classes]  # a folder `Happy/` holds the model's `happy`
+    remap = torch.tensor([low.index(c.lower()) if c.lower() in low else -1 for c in self.classes], dtype=torch.int64)
     x, y, names, unknown = {}, {}, {}, {}
     for s in self.splits:
         lab = remap[self.y[s]]; keep = lab >= 0
@@ -401,12 +404,12 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
              protocol:str='auto' # which split chooses and which reports: 'auto', 'holdout' or 'source' (`PROTOCOLS`)
             ) -> FerData:
     "Load FER2013, a user's class folders or the synthetic stand-in as uint8 tensors, through the content-keyed cache."
+    if isinstance(source, FerData): raise FerArgError("source: already a FerData; pass it on as it is")
     source = source or os.environ.get('FER_NB_DATA') or None; synthetic = source is None
     src = synthetic_source() if synthetic else Path(source).expanduser()
     if not src.exists():
         raise FileNotFoundError(f"{src}: no such file or folder; "
                                 "expected a FER2013 CSV, image folder, or zip of either")
-    if isinstance(source, FerData): raise FerArgError("source: already a FerData; pass it on as it is")
     d = _read_cached(src)
     x, y, names, notes = dict(d['x']), dict(d['y']), dict(d['names']), list(d['notes'])
     all_classes, fer2013 = tuple(d['classes']), d['kaggle'] or synthetic
@@ -437,9 +440,6 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
     split = dict(valid_pct=None, seed=None)  # how valid was made, where it was carved from train (part of a run's data)
     if 'valid' not in x and 'train' in x:
         n = torch.bincount(y['train'], minlength=len(all_classes))
-        if (one := [(c, int(k)) for c, k in zip(all_classes, n) if k == 1]):
-            raise FerDataError(f"{src}: class {one[0][0]!r} has {one[0][1]} training image: too few to hold one out "
-                               "for validation; add images, or give a valid/ folder")
         keep, take = stratified_split(y['train'], valid_pct, seed)
         small = [f"{c} ({int(k)})" for c, k in zip(all_classes, n) if 1 < k and round(valid_pct*int(k)) == 0]
         for k in (x, y): k['valid'], k['train'] = k['train'][take], k['train'][keep]
@@ -453,6 +453,13 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
     prot = dict(name=protocol, chooses='valid', reports='test', means=means, **split)
     data = FerData(x, y, names, all_classes, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes,
                    prot, fer2013).subset(classes)
+    if need_train:  # every class trained on has a training image, and one to validate on where valid was carved
+        counts = data.counts()
+        if (none := [c for c in data.classes if counts.loc[c, 'train'] == 0]):
+            raise FerDataError(f"{src}: class {none[0]!r} has no training image; expected images in its train folder")
+        if split['valid_pct'] and (one := [c for c in data.classes if counts.loc[c, 'valid'] == 0]):
+            raise FerDataError(f"{src}: class {one[0]!r} has {counts.loc[one[0], 'train']} training image: too few "
+                               "to hold one out for validation; add images, or give a valid/ folder")
     if verbose: print(data)
     return data
 

@@ -12,7 +12,7 @@ import pandas as pd
 import numpy as np, timm
 from safetensors.torch import save_file
 from .data import load_fer, class_set, FerData, CAPSTONE4
-from .learner import train, preset, run_dir
+from .learner import train, preset, run_dir, read_json
 from .records import results_dir, load_records, acc_cell, data_cell
 from .inference import load_model
 from .transfer import CAPSTONE, weights_for, weights_label, _sha256
@@ -72,6 +72,11 @@ def suite_dir(p) -> Path:
     return runs/p.name/'suite' if p.data else runs/f"suite-{p.name}-synthetic"
 
 # %% ../nbs/06_experiments.ipynb #cfdcb8bc
+def _same_data(rec:dict, data) -> bool:
+    "Is `rec` a finished run on `data` (the same content, the same classes)?"
+    d = rec.get('data', {})
+    return rec.get('status') == 'complete' and d.get('sha256') == data.sha256 and d.get('classes') == list(data.classes)
+
 def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: the synthetic faces
               preset_name:str|None=None, # 'ci', 'cpu' or 'gpu' (default as `preset`)
               only:str|None=None, # shell pattern of the rows to run, e.g. 'vgg16-*'
@@ -95,7 +100,8 @@ def run_suite(source:str|None=None, # FER2013 source (CSV, folders, zip); None: 
         key, kw = item if isinstance(item, tuple) else (item, None)
         d, t0 = out/key, time.perf_counter()
         done = next((f.parent for f in (d/'record.json', *([committed/key/'record.json'] if committed else []))
-                     if f.exists() and json.loads(f.read_text()).get('status') == 'complete'), None)
+                     if f.exists() and (_same_data(read_json(f), data) or _same_data(read_json(f), small))),
+                    None)  # a finished record of these faces: the row is shown from it
         if done is not None: res.append(dict(key=key, status='skipped', seconds=0., out=str(done))); continue
         try:
             kw = kw or run_kwargs(key, p, weights)

@@ -37,7 +37,7 @@ def get_probs(model:torch.nn.Module, # a trained model
     out = [torch.softmax(
                model(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float(), 1).cpu()
            for i in range(0, len(x), bs)]
-    return torch.cat(out) if out else torch.empty(0, 0)
+    return torch.cat(out) if out else torch.empty(0, len(meta['classes']))
 
 def evaluate_data(model, meta:dict, data:FerData, splits=None, tta:bool=False) -> dict:
     "Classification report of `model` on each split of `data` (all by default); `tta`: see `get_probs`."
@@ -57,7 +57,8 @@ def evaluate_source(model, meta:dict, # a model and its meta (`load_model`)
     "`model`'s classification report on one split of the faces in `source`, with what the data is."
     data = load_fer(source, classes='all', verbose=verbose, need_train=False)  # every class: extras are counted
     split = split or ('test' if 'test' in data.splits else 'valid')
-    if split not in data.splits: raise FerArgError(f"split={split!r}: not in this data (it has {', '.join(data.splits)})")
+    if split not in data.splits:
+        raise FerArgError(f"split={split!r}: not in this data (it has {', '.join(data.splits)})")
     rep = evaluate_data(model, meta, data, [split], tta=tta)[split]
     if not rep['n']: raise FerDataError(f"{source}: no face of the model's classes {tuple(meta['classes'])} in its "
                                         f"{split} split (it has {', '.join(data.classes)})")

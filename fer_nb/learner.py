@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime, json, os, platform, random, tempfile, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
-from .data import FerData, fer_dls, pixel_stats, load_fer, face48
+from .data import FerData, fer_dls, pixel_stats, load_fer, face48, source_hash
 from .predict import as_gray, detect_faces, crop48
 from PIL import Image
 from fastai.learner import Learner
@@ -114,9 +114,9 @@ class Checkpoint(SaveModelCallback):
     def _save(self, name):
         self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
         prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
-        if rank_distrib() == 0:
-            torch.save(resume_states(self.learn), self.progress.with_name('resume.pth'))
-            self.progress.write_text(json.dumps(prog))
+        # each process's own random states (its augmentation differs); the progress: the first process's
+        torch.save(resume_states(self.learn), self.progress.with_name(f'resume-{rank_distrib()}.pth'))
+        if rank_distrib() == 0: self.progress.write_text(json.dumps(prog))
     def after_epoch(self):
         if not _skipped(self): super().after_epoch()
 
@@ -310,10 +310,11 @@ def upgrade_config(old:dict, new:dict, rec:dict|None=None) -> dict:
     "An older run's config in today's form, so that it compares equal to `new` when it is the same run."
     # the one conversion of older configs: keys that later versions added get the value the older code used.
     # 'split' (added when the data's identity joined the config): the protocol the record names; valid carved from
-    # train with load_fer's defaults then (10%, seed 42) where its notes say one was carved; no record: `new`'s split
+    # train with load_fer's defaults then (10%, seed 42) where its notes say one was carved; an unfinished run without
+    # a record cannot say which split it had: refused
     old = dict(old)
     if 'split' not in old:
-        if rec is None: old['split'] = new.get('split')
+        if rec is None: old['split'] = 'unknown: an unfinished run of an older version'  # refused, not guessed
         else:
             carved = any('stratified' in n for n in rec['data'].get('notes', []))
             old['split'] = dict(protocol=rec['data'].get('protocol', {}).get('name', 'source'),
@@ -335,7 +336,7 @@ def _open_run(out:Path, config:dict, epochs:int, main:bool) -> tuple:
     resume = prog_f.exists() and old == config and (out/'last.pth').exists()
     if rec is not None and rec.get('status') == 'complete' and old == config:
         if main: print(f"{_shown(out)}: this run is complete; returning its record (a new run: another output folder)")
-        return resume, rec | dict(out=str(out))
+        return resume, RunRecord(rec | dict(out=str(out)))
     distrib_barrier()  # every process has read the folder before the first one writes to it
     if not resume and main: cfg_f.write_text(json.dumps(config)); prog_f.unlink(missing_ok=True)
     return resume, None
@@ -406,7 +407,8 @@ def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> 
         p = read_json(run.prog_f)
         start_epoch, cb['hist'].epochs, cb['best'].best = p['epochs_done'], p['history'], p['best']
         learn.load('last', with_opt=True, weights_only=False); learn.resume_epoch = start_epoch
-        if (st_f := run.out/'resume.pth').exists(): learn.add_cb(Restore(torch.load(st_f, weights_only=False)))
+        if (st_f := run.out/f'resume-{rank_distrib()}.pth').exists():
+            learn.add_cb(Restore(torch.load(st_f, weights_only=False)))
         if run.main: print(f"resuming {run.out} from epoch {start_epoch} of {epochs}")
     if start_epoch < epochs:
         if not resume: cb['best'].best = -float('inf')
@@ -443,15 +445,15 @@ def _check_args(epochs, bs, lr, size, channels, regime, freeze_epochs, lr_mult, 
     for n, v in (('lr', lr), ('lr_unfrozen', lr_unfrozen)):
         need(v is None or isinstance(v, (int, float)) and 0 < v < float('inf'), n, v, 'a learning rate > 0, or None')
     if regime == 'unfrozen':
-        need(isint(freeze_epochs) and freeze_epochs >= 1, 'freeze_epochs', freeze_epochs, 'at least 1 epoch of the head')
-        need(isinstance(lr_mult, (int, float)) and lr_mult > 0, 'lr_mult', lr_mult, "the head's rate over the body's, > 0")
+        need(isint(freeze_epochs) and freeze_epochs >= 1, 'freeze_epochs', freeze_epochs, 'at least 1 head epoch')
+        need(isinstance(lr_mult, (int, float)) and lr_mult > 0, 'lr_mult', lr_mult, "the head's rate / the body's, > 0")
 
 def _check_size(model, arch:str, channels:int, size:int):
     "A `FerArgError` if `model` cannot take `size` px inputs (too small for its pooling, or a fixed-size head)."
     training = model.training
     try:
         with torch.no_grad(): model.eval()(torch.zeros(1, channels, size, size))
-    except RuntimeError as e:
+    except (RuntimeError, AssertionError, ValueError) as e:  # timm's fixed-size bodies (ViT) assert their size
         raise FerArgError(f"size={size}: arch {arch!r} cannot take {size} px inputs "
                           f"({str(e).splitlines()[0][:120]}); FER2013's faces are 48 px, which every model here takes"
                           ) from None
@@ -459,7 +461,10 @@ def _check_size(model, arch:str, channels:int, size:int):
 
 def _as_data(data) -> FerData:
     "`data` as a `FerData`: a path (str or Path) is read with `load_fer`."
-    if isinstance(data, FerData): return data
+    if isinstance(data, FerData):
+        if 'train' not in data.splits: raise FerDataError(f"{data.label}: no training images (loaded to evaluate?); "
+                                                          "expected a train split")
+        return data
     if isinstance(data, (str, Path)): return load_fer(data)
     raise FerArgError(f"data: a {type(data).__name__}; expected a FerData (fer_nb.data.load_fer) or a path to faces")
 
@@ -531,9 +536,11 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
     _check_args(epochs, bs, lr, size, channels, regime, freeze_epochs, lr_mult, lr_unfrozen)
     arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
     notes = []
-    if (n_train := len(data.y['train'])) < bs:  # with drop_last, a batch larger than the data would never step
-        notes.append(f"bs={bs} is more than the {n_train} training images: batch lowered to {n_train}")
-        print(notes[-1]); bs = n_train
+    # with drop_last, a batch larger than a process's share of the training set would never step
+    if (n_train := len(data.y['train']) // world_size()) < bs:
+        notes.append(f"bs={bs} is more than the {n_train} training images a process has: batch lowered to {n_train}")
+        if rank_distrib() == 0: print(notes[-1])
+        bs = n_train
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
     out = Path(out).expanduser() if out is not None else scratch_dir()
@@ -627,6 +634,11 @@ def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, 
     if name not in PRESETS: raise FerArgError(f"preset {name!r}: unknown; expected one of {list(PRESETS)}")
     return Preset(name, data, **PRESETS[name])
 
+def _committed_for(folder:Path, source) -> bool:
+    "Is the record in `folder` a finished run on `source`'s faces (the same content)?"
+    r, src = read_json(folder/'record.json'), Path(source).expanduser()
+    return r.get('status') == 'complete' and src.exists() and r.get('data', {}).get('sha256') == source_hash(src)
+
 def run_dir(p:Preset, name:str) -> Path:
     "Run `name` of preset `p`: its committed record's folder if there is one, else a new folder (never `results/`)."
     # ci or synthetic data: a `scratch_dir`. Real data: `results/<preset>/<name>` where a record is committed there
@@ -634,7 +646,7 @@ def run_dir(p:Preset, name:str) -> Path:
     # `$FER_NB_RUNS/<preset>/<name>` (default `runs/`), the user's own folder
     if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
     rec = results_dir()/p.name/name
-    if (rec/'record.json').exists() and not os.environ.get('FER_NB_NEW_RUN'):
+    if (rec/'record.json').exists() and not os.environ.get('FER_NB_NEW_RUN') and _committed_for(rec, p.data):
         print(f"{_shown(rec)}: a committed record; it is shown, not trained again "
               "(FER_NB_NEW_RUN=1: a new run, in runs/)")
         return rec

