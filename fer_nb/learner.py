@@ -306,6 +306,19 @@ def _shown(p:Path) -> str:
     try: return str(Path(p).resolve().relative_to(results_dir().resolve().parent))
     except ValueError: return str(p)
 
+def _not_over_committed(out:Path, config:dict) -> Path:
+    "`out`, or where the run goes instead when `out` holds a committed record of another run: the user's `runs/`."
+    res = results_dir().resolve()
+    try: rel = out.resolve().relative_to(res)
+    except ValueError: return out  # not the project's records: `_open_run` refuses a folder of another run
+    if not (out/'record.json').exists() or (out/'config.json').exists(): return out  # a new run, or one in progress
+    rec = read_json(out/'record.json')
+    if upgrade_config(rec['config'], config, rec) == config: return out  # this very run: shown from its record
+    new = Path(os.environ.get('FER_NB_RUNS') or 'runs')/rel
+    if rank_distrib() == 0:
+        print(f"{_shown(out)}: a committed record of another run; this run goes to {new} (the record stays)")
+    return new
+
 def upgrade_config(old:dict, new:dict, rec:dict|None=None) -> dict:
     "An older run's config in today's form, so that it compares equal to `new` when it is the same run."
     # the one conversion of older configs: keys that later versions added get the value the older code used.
@@ -544,7 +557,6 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
     out = Path(out).expanduser() if out is not None else scratch_dir()
-    out.mkdir(parents=True, exist_ok=True)
     config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels,
                   aug=aug, seed=seed, optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle',
                   data_sha256=data.sha256, classes=list(data.classes), split=split_identity(data))
@@ -555,6 +567,7 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
         cbs = [*(cbs or []), BnStats(bn_stats)]; config |= dict(bn_stats=bn_stats)
     if regime == 'unfrozen': config |= dict(freeze_epochs=freeze_epochs, lr_unfrozen=lr_unfrozen, lr_mult=lr_mult)
     config = json.loads(json.dumps(config))  # as config.json reads back (tuples become lists): a resume compares equal
+    out = _not_over_committed(out, config); out.mkdir(parents=True, exist_ok=True)
     resume, done = _open_run(out, config, epochs, main)                                        # 1. resume
     if done is not None: return done
     set_seed(seed, reproducible=True)
