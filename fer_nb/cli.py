@@ -25,25 +25,22 @@ def _audit(a):
 # %% ../nbs/09_cli.ipynb #863c84d9
 def _train(a):
     from fer_nb.data import load_fer
-    from fer_nb.learner import train, run_name
+    from fer_nb.learner import train
     from fer_nb.records import metrics_frame
-    from fer_nb.models import ARCHS
     # a distributed run: the first process says it
     data = load_fer(a.data, classes=a.classes, valid_pct=a.valid_pct, protocol=a.protocol,
                     verbose=os.environ.get('RANK', '0') == '0')
-    channels = a.channels or (1 if a.arch in ARCHS else 3)  # ImageNet-style bodies take the gray image repeated
     # `train` checks the regime against the architecture, fills in its defaults (ImageNet weights, --cut's middle stage)
     arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}),
                    **({'cut': a.cut} if a.cut is not None else {}),
                    **({'head': a.head} if a.head else {}), **({'inner_norm': True} if a.inner_norm else {})}
-    out = a.out or (f"runs/{run_name(a.arch, len(data.classes), channels, a.size)}"
-                    + ('' if a.regime == 'scratch' else f"-{a.regime}"))
-    rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, wd=a.wd, size=a.size, channels=channels,
+    rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, wd=a.wd, size=a.size, channels=a.channels,
                 aug=not a.no_aug, device=a.device,
-                seed=a.seed, out=out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime,
+                seed=a.seed, out=a.out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime,
                 freeze_epochs=a.freeze_epochs, lr_mult=a.lr_mult, train_bn=not a.no_train_bn, bn_stats=a.bn_stats)
     # a process after the first of a distributed run: it writes nothing
     if 'rank' in rec: return 0 if rec['status'] == 'complete' else 1
+    out = rec['out']  # `--out`, or train's default, runs/NAME
     if rec['status'] != 'complete':
         print(f"fer-nb: training stopped: {rec['diagnosis']}; the record is in {out}/record.json", file=sys.stderr)
         return 1

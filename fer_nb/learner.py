@@ -33,8 +33,8 @@ from .records import results_dir
 # %% auto #0
 __all__ = ['BN_STATS', 'LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint',
            'resume_states', 'Restore', 'BnStats', 'versions', 'hardware', 'split_identity', 'data_info', 'PlainTensors',
-           'run_name', 'FerLearner', 'read_json', 'scratch_dir', 'upgrade_config', 'RunRecord', 'fer_learner', 'train',
-           'Preset', 'preset', 'run_dir', 'fastai_vs_bare']
+           'run_name', 'FerLearner', 'read_json', 'scratch_dir', 'default_out', 'upgrade_config', 'RunRecord',
+           'fer_learner', 'train', 'Preset', 'preset', 'run_dir', 'fastai_vs_bare']
 
 # %% ../nbs/01a_learner.ipynb #4c6eabc1
 def _skipped(cb) -> bool:
@@ -306,6 +306,11 @@ def _shown(p:Path) -> str:
     try: return str(Path(p).resolve().relative_to(results_dir().resolve().parent))
     except ValueError: return str(p)
 
+def default_out(arch:str, n_classes:int, channels:int, size:int, regime:str='scratch') -> Path:
+    "A run's folder when none is given, in Python and on the command line: `runs/NAME` (`$FER_NB_RUNS/NAME`)."
+    return (Path(os.environ.get('FER_NB_RUNS') or 'runs')
+            /f"{run_name(arch, n_classes, channels, size)}{'' if regime == 'scratch' else '-' + regime}")
+
 def _not_over_committed(out:Path, config:dict) -> Path:
     "`out`, or where the run goes instead when `out` holds a committed record of another run: the user's `runs/`."
     res = results_dir().resolve()
@@ -528,7 +533,7 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
           channels:int|None=None, # 1 (grayscale) or 3 (the gray image repeated); None: 1 for ours, 3 for timm bodies
           aug:bool=True, # batch augmentation
           seed:int=42, # seed of weights, shuffling and augmentation
-          out=None, # folder for model.pt, record.json, checkpoints (default: a temporary one, removed at exit)
+          out=None, # folder for model.pt, record.json, checkpoints (default: `default_out`, as the CLI's)
           name:str|None=None, # the run's name in its record
           arch_kwargs:dict|None=None, # arguments of the architecture (timm bodies: weights, cut, ...)
           device=None, # 'cpu' or 'cuda'; default: cuda if available
@@ -556,7 +561,7 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
         bs = n_train
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
-    out = Path(out).expanduser() if out is not None else scratch_dir()
+    out = Path(out).expanduser() if out is not None else default_out(arch, len(data.classes), channels, size, regime)
     config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels,
                   aug=aug, seed=seed, optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle',
                   data_sha256=data.sha256, classes=list(data.classes), split=split_identity(data))
