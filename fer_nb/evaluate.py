@@ -8,6 +8,7 @@ Docs: https://fer-nb.github.io/fer_nb/evaluate.html.md"""
 from __future__ import annotations
 import math
 import numpy as np, pandas as pd, torch
+from sklearn.metrics import confusion_matrix
 
 # %% auto #0
 __all__ = ['wilson', 'confusion', 'classification_report', 'most_confused', 'plot_confusion', 'worst_predictions']
@@ -25,9 +26,8 @@ def wilson(k:int, # successes (right answers)
 
 # %% ../nbs/01b_evaluate.ipynb #19b77ce5
 def confusion(y, pred, n:int) -> np.ndarray:
-    "Confusion matrix `[true, predicted]` of integer labels `y` and predictions `pred` over `n` classes."
-    y, pred = np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64)
-    return np.bincount(y*n + pred, minlength=n*n).reshape(n, n)
+    "Confusion matrix `[true, predicted]` of integer labels `y` and predictions `pred` over `n` classes (scikit-learn's)."
+    return confusion_matrix(np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64), labels=np.arange(n))
 
 def classification_report(y, # true labels (ints)
                           pred, # predicted labels (ints)

@@ -14,6 +14,8 @@ from .predict import as_gray, detect_faces, crop48
 from PIL import Image
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.progress import ProgressCallback
+from fastcore.basics import noop
 from fastai.callback.schedule import *  # fit_one_cycle, lr_find
 from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.losses import CrossEntropyLossFlat
@@ -243,7 +245,8 @@ def _learner(dls, model, wd, out, cbs=(), train_bn=True, meta=None) -> FerLearne
     return learn
 
 def _quiet(learn):
-    learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']); learn.logger = lambda *a: None
+    "No progress bars and no per-epoch table: fastai's own `ProgressCallback` removed, its logger silenced."
+    learn.remove_cb(ProgressCallback); learn.logger = noop
 
 # %% ../nbs/01a_learner.ipynb #e3233bb9
 def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
