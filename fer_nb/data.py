@@ -28,9 +28,9 @@ from .errors import FerDataError, FerArgError
 # %% auto #0
 __all__ = ['CACHE_VERSION', 'PROTOCOLS', 'OWN_PROTOCOLS', 'class_set', 'decode_image', 'upright_gray', 'face48', 'read_fer_csv',
            'folder_classes', 'read_fer_images', 'read_fer_source', 'cache_dir', 'source_hash', 'FerData',
-           'stratified_split', 'synthetic_source', 'load_fer', 'TensorDL', 'ToFloat', 'ResizeBatch', 'ToChannels',
-           'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'eval_tfms', 'show_faces', 'loader_speed',
-           'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
+           'stratified_split', 'synthetic_source', 'load_fer', 'TensorPairs', 'TensorDL', 'ToFloat', 'ResizeBatch',
+           'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'eval_tfms', 'show_faces',
+           'loader_speed', 'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
 
 # %% ../nbs/00e_loaders.ipynb #18e0f449
 def class_set(classes=4, # 4 (the capstone's), 7 (all FER2013's), or a sequence (or comma-separated string) of names
@@ -464,7 +464,7 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
     return data
 
 # %% ../nbs/00e_loaders.ipynb #43ec481d
-class _Tensors:
+class TensorPairs:
     "The (x, y) of one split, indexable like a dataset; `vocab`: the class names (fastai's interpretation reads it)."
     def __init__(self, x, y, vocab=None): self.x, self.y, self.vocab = x, y, vocab
     def __len__(self): return len(self.y)
@@ -542,7 +542,7 @@ def fer_dl(data:FerData, split:str='valid', bs:int=128, shuffle:bool=False, drop
            tfms:list=None, device=None, split_idx:int=1) -> TensorDL:
     "A `TensorDL` over one split of `data`, with batch transforms `tfms`."
     if split not in data.x: raise FerDataError(f"split {split!r}: not in this data (it has {data.splits})")
-    dl = TensorDL(_Tensors(data.x[split], data.y[split], list(data.classes)), bs=bs, shuffle=shuffle,
+    dl = TensorDL(TensorPairs(data.x[split], data.y[split], list(data.classes)), bs=bs, shuffle=shuffle,
                   drop_last=drop_last, device=device)
     dl.after_batch = Pipeline(tfms or [], split_idx=split_idx)
     return dl

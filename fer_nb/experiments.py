@@ -15,7 +15,7 @@ from .data import load_fer, class_set, FerData, CAPSTONE4
 from .learner import train, preset, run_dir, read_json
 from .records import results_dir, load_records, acc_cell, data_cell
 from .inference import load_model
-from .transfer import CAPSTONE, weights_for, weights_label, _sha256
+from .transfer import CAPSTONE, weights_for, weights_label, file_sha256
 from .errors import FerArgError
 
 # %% auto #0
@@ -163,7 +163,7 @@ def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; N
     if unexpected: raise RuntimeError(f"pretrain: body tensors with no place in timm's {arch}: {unexpected[:3]}")
     save_file({k: v.contiguous() for k, v in body.state_dict().items()}, wf)
     mean, std = meta['stats']
-    about = dict(name=name, arch=arch, size=size, sha256=_sha256(wf), record=str(Path(out)/'record.json'),
+    about = dict(name=name, arch=arch, size=size, sha256=file_sha256(wf), record=str(Path(out)/'record.json'),
                  untrained=missing,
                  source_task=dict(classes=list(classes), data=data.label, data_sha256=data.sha256,
                                   protocol=data.protocol.get('name')),

@@ -10,8 +10,7 @@ import torch, torch.nn as nn
 from .errors import FerArgError
 
 # %% auto #0
-__all__ = ['HEADS', 'map_to_seq', 'MapHead', 'CfCHead', 'LSTMHead', 'MLPHead', 'LinearHead', 'count_params', 'lstm_like',
-           'make_head']
+__all__ = ['HEADS', 'map_to_seq', 'MapHead', 'CfCHead', 'LSTMHead', 'MLPHead', 'LinearHead', 'n_params', 'lstm_like', 'make_head']
 
 # %% ../nbs/08a_heads.ipynb #6565b4c0
 def map_to_seq(x:torch.Tensor) -> torch.Tensor:
@@ -42,7 +41,7 @@ class LSTMHead(MapHead):
     "An LSTM reads the positions in order; a linear layer classifies its last output. By default as large as `CfCHead`."
     def __init__(self, n_in:int, n_out:int, hidden:int|None=None):
         super().__init__(n_in)
-        hidden = hidden or lstm_like(n_in, n_out, count_params(CfCHead(n_in, n_out)))
+        hidden = hidden or lstm_like(n_in, n_out, n_params(CfCHead(n_in, n_out)))
         self.rnn, self.fc = nn.LSTM(n_in, hidden, batch_first=True), nn.Linear(hidden, n_out)
     def forward(self, x): return self.fc(self.rnn(self.seq(x))[0][:, -1])
 
@@ -63,7 +62,7 @@ class LinearHead(MapHead):
     def forward(self, x): return self.fc(self.seq(x))
 
 # %% ../nbs/08a_heads.ipynb #d99ded73
-def count_params(m:nn.Module) -> int:
+def n_params(m:nn.Module) -> int:
     "Trainable parameters of `m`."
     return sum(p.numel() for p in m.parameters() if p.requires_grad)
 

@@ -23,7 +23,7 @@ from .evaluate import classification_report
 from .models import CustomCNN
 from .learner import scratch_dir, versions, hardware, data_info
 from .inference import eval_tfms, load_model
-from .heads import make_head, count_params
+from .heads import make_head, n_params
 
 # %% auto #0
 __all__ = ['SEVERITY', 'CORRUPTIONS', 'RASTER', 'WHAT', 'corrupt', 'show_corruptions', 'conv_map', 'own_head', 'WithTfms',
@@ -113,7 +113,7 @@ def features(body:nn.Module, # a frozen body
     return batched(WithTfms(body, meta), x, bs)
 
 # %% ../nbs/08b_ood.ipynb #312f4c85
-from .data import _Tensors
+from .data import TensorPairs
 from .learner import KeepBest
 
 class FeatureDL(DataLoader):
@@ -133,8 +133,8 @@ def fit_head(kind:str, # 'cfc', 'lstm', 'mlp' or 'linear'
     "A `kind` head trained on cached features (one-cycle AdamW), at its best epoch on valid; returns `(head, history)`."
     set_seed(seed)
     head = make_head(kind, feats['train'].shape[1], n_out)
-    dls = DataLoaders(FeatureDL(_Tensors(feats['train'], y['train']), bs=bs, shuffle=True, drop_last=True),
-                      FeatureDL(_Tensors(feats['valid'], y['valid']), bs=1024))
+    dls = DataLoaders(FeatureDL(TensorPairs(feats['train'], y['train']), bs=bs, shuffle=True, drop_last=True),
+                      FeatureDL(TensorPairs(feats['valid'], y['valid']), bs=1024))
     learn = Learner(dls, head, loss_func=CrossEntropyLossFlat(), metrics=accuracy, path=scratch_dir('fer_nb-head-'),
                     cbs=KeepBest(monitor='accuracy', fname='best', with_opt=False))
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr, wd=wd)
@@ -234,7 +234,7 @@ def run_heads(model_path, # a custom CNN's model.pt, written by `fer-nb train`
         else: (head, hist), cf = fit_head(k, feats, data.y, len(data.classes), seed=s, epochs=epochs, lr=lr, bs=bs), cfg
         fit_s = time.perf_counter() - t1
         name = f"custom CNN body + {k} head" + ('' if s is None else f", seed {s}")
-        rec = head_record(name, head, feats, data, dy, head=k, seed=s, params=count_params(head), arch='custom',
+        rec = head_record(name, head, feats, data, dy, head=k, seed=s, params=n_params(head), arch='custom',
                           regime='frozen-features', body=body, domain=dom, config=cf, history=hist,
                           best_epoch=max(hist, key=lambda h: h['valid_acc'])['epoch'] if hist else None,
                           fit_s=round(fit_s, 1))
@@ -265,7 +265,7 @@ def run_models(models:dict, # label -> model.pt written by `fer-nb train`
         if not (d/'record.json').is_file():
             path = Path(path); model, meta = load_model(path); _check_split(path, meta, data); t0 = time.perf_counter()
             rec = head_record(label, WithTfms(model, meta), sets, data, _domain_y(data, domain), head=label, seed=None,
-                              params=count_params(model), arch=meta['arch'], regime='end-to-end',
+                              params=n_params(model), arch=meta['arch'], regime='end-to-end',
                               body=dict(model=str(path), sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                                         record=str(path.parent/'record.json')),
                               domain=None if domain is None else dict(label=domain.label,

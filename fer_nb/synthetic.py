@@ -10,15 +10,14 @@ from pathlib import Path
 from types import SimpleNamespace
 import numpy as np
 from PIL import Image
-from .core import EMOTIONS
+from .core import EMOTIONS, SIZE
 from .errors import FerArgError, FolderInUse
 
 # %% auto #0
-__all__ = ['SIZE', 'SYNTHETIC_VERSION', 'NEUTRAL', 'EXPRESSION', 'NUISANCE', 'SPLIT_SEEDS', 'SPLIT_USAGE', 'LAYOUTS', 'soft',
+__all__ = ['SYNTHETIC_VERSION', 'NEUTRAL', 'EXPRESSION', 'NUISANCE', 'SPLIT_SEEDS', 'SPLIT_USAGE', 'LAYOUTS', 'soft',
            'face_params', 'make_faces', 'synthetic_splits', 'write_synthetic']
 
 # %% ../nbs/00a_synthetic.ipynb #9bb45359
-SIZE = 48  # FER2013 images are 48x48 pixels
 SYNTHETIC_VERSION = 1  # bump whenever the faces change (caches of the synthetic set should be keyed on it)
 
 def _cos_sin(a):  # angles in radians, |a| < 0.5

