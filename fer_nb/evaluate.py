@@ -27,7 +27,9 @@ def wilson(k:int, # successes (right answers)
 # %% ../nbs/01b_evaluate.ipynb #19b77ce5
 def confusion(y, pred, n:int) -> np.ndarray:
     "Confusion matrix `[true, predicted]` of integer labels `y` and predictions `pred` over `n` classes (scikit-learn's)."
-    return confusion_matrix(np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64), labels=np.arange(n))
+    y, pred = np.asarray(y, dtype=np.int64), np.asarray(pred, dtype=np.int64)
+    if not len(y): return np.zeros((n, n), dtype=np.int64)  # no faces: scikit-learn refuses an empty input
+    return confusion_matrix(y, pred, labels=np.arange(n))
 
 def classification_report(y, # true labels (ints)
                           pred, # predicted labels (ints)

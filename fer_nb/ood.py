@@ -174,8 +174,10 @@ def _check_split(model_path:Path, meta:dict, data:FerData):
         raise FerArgError(f"{model_path}: a model of {meta['classes']}; the data has {list(data.classes)}")
     rec = model_path.parent/'record.json'
     if not rec.is_file(): return
-    d = json.loads(rec.read_text())['data']
-    if (d['sha256'], d['counts'], d['notes']) != (data.sha256, data_info(data)['counts'], data.notes):
+    d, now = json.loads(rec.read_text())['data'], data_info(data)
+    # the content, each split's class counts and the protocol's name (the notes' wording changes between versions)
+    same = lambda i: (i['sha256'], i['counts'], (i.get('protocol') or {}).get('name'))
+    if same(d) != same(now):
         raise FerArgError(f"{model_path}: its run ({rec}) split other data; "
                           "the heads' valid and test must be the body's (same source, protocol and seed)")
 
