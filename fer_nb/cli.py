@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse, json, os, sys
 # no torch, fastai or timm here: `fer-nb --help` and usage errors answer at once
 from .errors import FerError
+from .config import cli_options, ARCH_OPTIONS  # the parameter table of a run (no torch in it)
 
 # %% auto #0
 __all__ = ['parser', 'main']
 
 # %% ../nbs/01i_cli.ipynb #ea7151e2
 def _audit(a):
+    # the libraries load when a command runs, not at import: `fer-nb --help` answers at once
     from fer_nb.data import load_fer
     from fer_nb.audit import audit, show_audit
     data = load_fer(a.source, classes=a.classes, verbose=False, protocol='source')  # the source's splits as they are
@@ -24,6 +26,7 @@ def _audit(a):
 
 # %% ../nbs/01i_cli.ipynb #863c84d9
 def _train(a):
+    # the libraries load when a command runs, not at import: `fer-nb --help` answers at once
     from fer_nb.data import load_fer
     from fer_nb.learner import train
     from fer_nb.records import metrics_frame
@@ -31,13 +34,10 @@ def _train(a):
     data = load_fer(a.data, classes=a.classes, valid_pct=a.valid_pct, protocol=a.protocol,
                     verbose=os.environ.get('RANK', '0') == '0')
     # `train` checks the regime against the architecture, fills in its defaults (ImageNet weights, --cut's middle stage)
-    arch_kwargs = {**({'weights': None if a.weights == 'none' else a.weights} if a.weights else {}),
-                   **({'cut': a.cut} if a.cut is not None else {}),
-                   **({'head': a.head} if a.head else {}), **({'inner_norm': True} if a.inner_norm else {})}
-    rec = train(data, arch=a.arch, epochs=a.epochs, lr=a.lr, bs=a.bs, wd=a.wd, size=a.size, channels=a.channels,
-                aug=not a.no_aug, device=a.device,
-                seed=a.seed, out=a.out, name=a.name, arch_kwargs=arch_kwargs, regime=a.regime,
-                freeze_epochs=a.freeze_epochs, lr_mult=a.lr_mult, train_bn=not a.no_train_bn, bn_stats=a.bn_stats)
+    arch_kwargs = {k: None if (k, getattr(a, k)) == ('weights', 'none') else getattr(a, k)
+                   for k in ARCH_OPTIONS if getattr(a, k) is not None}
+    settings = {n: getattr(a, n) for n, *_ in cli_options() if n not in ARCH_OPTIONS}  # TrainConfig's fields
+    rec = train(data, **settings, arch_kwargs=arch_kwargs, device=a.device, out=a.out, name=a.name)
     # a process after the first of a distributed run: it writes nothing
     if 'rank' in rec: return 0 if rec['status'] == 'complete' else 1
     out = rec['out']  # `--out`, or train's default, runs/NAME
@@ -48,6 +48,7 @@ def _train(a):
     print(f"model and run record written to {out}/ (model.pt, record.json)")
 
 def _evaluate(a):
+    # the libraries load when a command runs, not at import: `fer-nb --help` answers at once
     from fer_nb.inference import load_model, evaluate_source
     model, meta = load_model(a.model)
     # a labelled test set alone will do
@@ -66,6 +67,7 @@ def _evaluate(a):
 
 # %% ../nbs/01i_cli.ipynb #07e52a60
 def _predict(a):
+    # the libraries load when a command runs, not at import: `fer-nb --help` answers at once
     from fer_nb.inference import load_model
     from fer_nb.predict import predict_images
     model, meta = load_model(a.model)
@@ -79,6 +81,7 @@ def _predict(a):
 
 # %% ../nbs/01i_cli.ipynb #025aa2a6
 def _pretrain(a):
+    # the libraries load when a command runs, not at import: `fer-nb --help` answers at once
     from fer_nb.experiments import pretrain
     rec = pretrain(a.data, a.arch, a.source_classes, size=a.size, epochs=a.epochs, bs=a.bs, lr=a.lr, seed=a.seed,
                    out=a.out, progress=not a.quiet)
@@ -91,6 +94,7 @@ def _pretrain(a):
           f"use them with --weights {rec['weights_file']}")
 
 def _experiments(a):
+    # the libraries load when a command runs, not at import: `fer-nb --help` answers at once
     from fer_nb.experiments import run_suite, suite_table, table_text
     if a.action == 'run':
         res = run_suite(a.data, a.preset, only=a.only, out=a.out, weights=a.weights, progress=not a.quiet)
@@ -150,34 +154,23 @@ def _add_predict(sub):
     r.set_defaults(func=_predict)
 
 # %% ../nbs/01i_cli.ipynb #f890a99f
+def _option(t, name:str, default, typ, choices, help:str):
+    "Add row `name` of the parameter table (`fer_nb.config.cli_options`) to parser `t` as `--name`."
+    opt = '--' + name.replace('_', '-')
+    if typ is bool:  # a switch: `--name` turns on what is off by default, `--no-name` turns off what is on
+        on = default is True or (default is None and name not in ARCH_OPTIONS)  # train_bn: None means True
+        if on: t.add_argument('--no-' + opt[2:], dest=name, action='store_const', const=False, default=default,
+                              help=f"turn off: {help}")
+        else: t.add_argument(opt, dest=name, action='store_const', const=True, default=default, help=help)
+    else: t.add_argument(opt, dest=name, type=typ, default=default, choices=choices,
+                         help=help.replace('None: ', 'default: '))
+
 def _add_train(sub):
-    "Add the `train` subcommand to `sub`."
+    "Add the `train` subcommand to `sub`: the run's settings from `TrainConfig`'s table, the data's from `load_fer`."
     t = sub.add_parser('train', help='train a model; writes model.pt and record.json',
                        description='Train a model with fastai (one-cycle AdamW, best epoch by validation accuracy '
                                    'kept, resumable) and write model.pt and its run record.')
-    t.add_argument('--arch', default='custom',
-                   help='custom (the capstone CNN), model1, model2, or any timm name '
-                        '(vgg16, resnet101, efficientnet_b2, ...)')
-    t.add_argument('--regime', default='scratch', choices=('scratch', 'truncated', 'frozen', 'unfrozen'),
-                   help='timm bodies: scratch (random weights, default), truncated, frozen or unfrozen (pretrained)')
-    t.add_argument('--weights', default=None,
-                   help="pretrained regimes: 'imagenet' (default, from the hub), a .safetensors/.pth file, or none")
-    t.add_argument('--cut', type=int, default=None,
-                   help='truncated: the last feature stage kept (default: the middle one)')
-    t.add_argument('--freeze-epochs', type=int, default=1, help='unfrozen: epochs of head training before unfreezing')
-    t.add_argument('--lr-mult', type=float, default=100, help="unfrozen: the head's rate over the body's")
-    t.add_argument('--head', default=None, choices=('cfc', 'lstm', 'mlp', 'linear'),
-                   help="custom CNN: read its last conv map with this head instead of its own "
-                        "(fer_nb.heads: a Liquid CfC, an LSTM, an MLP, a linear layer)")
-    t.add_argument('--no-train-bn', action='store_true',
-                   help="frozen bodies: freeze BatchNorm too (fastai trains it by default)")
-    t.add_argument('--bn-stats', choices=('update', 'eval', 'keep'), default='update',
-                   help='frozen bodies with --no-train-bn: update (fastai: batch statistics, running ones '
-                        'updated), eval (the stored statistics, never updated), keep (batch statistics in training, '
-                        'the stored ones kept for evaluation)')
-    t.add_argument('--inner-norm', action='store_true',
-                   help="timm bodies: normalise the input a second time inside the model, as Keras' EfficientNet "
-                        "does (the capstone's suspected bug, kept to reproduce it)")
+    for row in cli_options(): _option(t, *row)
     t.add_argument('--data', default=None,
                    help='FER2013 source (CSV, folders or zip); default: the embedded SYNTHETIC data')
     t.add_argument('--classes', default=None,
@@ -188,18 +181,7 @@ def _add_train(sub):
                         "source), holdout (valid carved from train, the source's valid is test), source (as given)")
     t.add_argument('--valid-pct', type=float, default=0.1,
                    help='share of train held out as valid where the source has no validation split')
-    t.add_argument('--wd', type=float, default=0.01, help='decoupled weight decay (AdamW)')
     t.add_argument('--device', default=None, help="cpu or cuda (default: cuda where available)")
-    t.add_argument('--epochs', type=int, default=20)
-    t.add_argument('--size', type=int, default=48, help='input side, px')
-    t.add_argument('--lr', type=float, default=None,
-                   help="peak learning rate (default: fastai's lr_find valley, over at most an epoch of batches; "
-                        "1e-3 when an epoch has too few)")
-    t.add_argument('--bs', type=int, default=128)
-    t.add_argument('--channels', type=int, choices=(1, 3), default=None,
-                   help='1 (gray) or 3 (gray repeated); default: 1 for our CNNs, 3 for timm bodies')
-    t.add_argument('--no-aug', action='store_true', help='no batch augmentation')
-    t.add_argument('--seed', type=int, default=42)
     t.add_argument('--name', default=None, help="the run's name in its record")
     t.add_argument('--out', default=None,
                    help='output folder (default: runs/ARCH-...); an unfinished run there is resumed')

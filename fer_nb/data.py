@@ -17,20 +17,19 @@ from fastcore.basics import store_attr, patch
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
-from fastai.data.transforms import Normalize
-from fastai.torch_core import TensorImage, TensorCategory
+from fastai.data.transforms import Normalize, IntToFloatTensor
+from fastai.torch_core import TensorImage, TensorCategory, subplots, show_image
 from fasttransform import Transform, Pipeline
-# constants: fer_nb.core
-from .core import EMOTIONS, CAPSTONE4, SPLITS, UNSPLIT, USAGE, SPLIT_DIRS, IMAGE_EXTS, SIZE
-_all_ = ['EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
+# the shared constants: their one import path is fer_nb.core
+from .core import EMOTIONS, CAPSTONE_CLASSES, SPLITS, UNSPLIT, USAGE, SPLIT_DIRS, IMAGE_EXTS, SIZE
+from .synthetic import write_synthetic, SYNTHETIC_VERSION
 from .errors import FerDataError, FerArgError
 
 # %% auto #0
 __all__ = ['CACHE_VERSION', 'PROTOCOLS', 'OWN_PROTOCOLS', 'class_set', 'decode_image', 'upright_gray', 'face48', 'read_fer_csv',
            'folder_classes', 'read_fer_images', 'read_fer_source', 'cache_dir', 'source_hash', 'FerData',
-           'stratified_split', 'synthetic_source', 'load_fer', 'TensorPairs', 'TensorDL', 'ToFloat', 'ResizeBatch',
-           'ToChannels', 'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'eval_tfms', 'show_faces',
-           'loader_speed', 'EMOTIONS', 'CAPSTONE4', 'SPLITS', 'UNSPLIT', 'USAGE', 'SPLIT_DIRS', 'IMAGE_EXTS', 'SIZE']
+           'stratified_split', 'synthetic_source', 'load_fer', 'TensorPairs', 'TensorDL', 'ResizeBatch', 'ToChannels',
+           'BatchAug', 'pixel_stats', 'fer_dl', 'fer_tfms', 'fer_dls', 'eval_tfms', 'show_faces', 'loader_speed']
 
 # %% ../nbs/00e_loaders.ipynb #18e0f449
 def class_set(classes=4, # 4 (the capstone's), 7 (all FER2013's), or a sequence (or comma-separated string) of names
@@ -41,7 +40,7 @@ def class_set(classes=4, # 4 (the capstone's), 7 (all FER2013's), or a sequence 
     if classes in (4, '4', 7, '7'):
         if not fer: raise FerArgError(f"classes={classes}: a FER2013 preset, but this data's classes are {available}; "
                                       "give names from them, or None for all")
-        return CAPSTONE4 if classes in (4, '4') else EMOTIONS  # both in FER2013's code order
+        return CAPSTONE_CLASSES if classes in (4, '4') else EMOTIONS  # both in FER2013's code order
     if classes is None or classes == 'all': return tuple(available)
     if isinstance(classes, str): classes = classes.split(',')
     names = [str(c).strip() for c in classes]
@@ -356,7 +355,6 @@ def stratified_split(y:torch.Tensor, # labels
 # %% ../nbs/00e_loaders.ipynb #e7991e5c
 def synthetic_source() -> Path:
     "Path of the embedded synthetic dataset as a Kaggle-style CSV, generated (deterministically) on first use."
-    from fer_nb.synthetic import write_synthetic, SYNTHETIC_VERSION
     d = cache_dir()/f'synthetic-v{SYNTHETIC_VERSION}'
     if not (d/'fer2013.csv').exists():
         tmp = d.with_name(f'{d.name}.tmp{os.getpid()}')
@@ -413,7 +411,7 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
     d = _read_cached(src)
     x, y, names, notes = dict(d['x']), dict(d['y']), dict(d['names']), list(d['notes'])
     all_classes, fer2013 = tuple(d['classes']), d['kaggle'] or synthetic
-    if classes is None and fer2013 and set(CAPSTONE4) <= set(all_classes): classes = 4  # the capstone's
+    if classes is None and fer2013 and set(CAPSTONE_CLASSES) <= set(all_classes): classes = 4  # the capstone's
     if UNSPLIT in x:
         if len(x) > 1:
             raise FerDataError(f"{src}: mixes images in split folders ({', '.join(s for s in x if s != UNSPLIT)}) with "
@@ -481,11 +479,6 @@ class TensorDL(DataLoader):
             self.last_idxs = ix  # which images the latest batch holds (fer_nb.distributed.ShardLog reads it)
             yield TensorImage(ds.x[ix].unsqueeze(1)), TensorCategory(ds.y[ix])
 
-class ToFloat(Transform):
-    "uint8 images in 0..255 to float in 0..1."
-    order = 10
-    def encodes(self, x:TensorImage): return TensorImage(x.as_subclass(torch.Tensor).float().div_(255))
-
 class ResizeBatch(Transform):
     "Resize a batch of images to `size` px (antialiased bilinear), for bodies that want more than 48 px."
     order = 15
@@ -551,7 +544,7 @@ def fer_tfms(data:FerData, channels:int=1, size:int=48, aug:bool=True, stats=Non
     "Batch transforms: float, resize to `size`, augment (train only), `channels`, normalise (`stats`, default train's)."
     mean, std = stats or pixel_stats(data.x['train'])
     mean, std = (mean,)*channels if np.ndim(mean) == 0 else mean, (std,)*channels if np.ndim(std) == 0 else std
-    return [ToFloat(), ResizeBatch(size), *([BatchAug()] if aug else []), ToChannels(channels),
+    return [IntToFloatTensor(), ResizeBatch(size), *([BatchAug()] if aug else []), ToChannels(channels),
             Normalize.from_stats(mean, std)]
 
 def fer_dls(data:FerData, # the images
@@ -580,19 +573,18 @@ def show_faces(x, # images: uint8 [N, 48, 48] or a normalised batch [N, C, H, W]
                ncols:int=8, # images per row
                scale:float=1.0 # inches per image
               ):
-    "Show a grid of face images with optional titles."
-    import matplotlib.pyplot as plt
+    "Show a grid of face images in gray with optional titles."
+    # fastai's `show_images` passes no colour map, so a one-channel face would come out in viridis: its `subplots`
+    # and `show_image` instead, with cmap='gray'
     x = torch.as_tensor(x).detach().cpu().float()
     if x.ndim == 4: x = x[:, 0]
     n = len(x); nrows = (n + ncols - 1)//ncols
-    fig, axs = plt.subplots(nrows, ncols, figsize=(ncols*scale, nrows*scale*(1.25 if labels is not None else 1)),
-                            squeeze=False)
+    fig, axs = subplots(nrows, ncols, figsize=(ncols*scale, nrows*scale*(1.25 if labels is not None else 1)),
+                        squeeze=False)
     for i, ax in enumerate(axs.flat):
-        ax.axis('off')
-        if i < n:
-            ax.imshow(x[i], cmap='gray')
-            if labels is not None: ax.set_title(str(labels[i]), fontsize=8)
-    plt.tight_layout()
+        if i < n: show_image(x[i], ax=ax, title=None if labels is None else str(labels[i]), cmap='gray')
+        ax.axis('off'); ax.title.set_fontsize(8)
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/00e_loaders.ipynb #eede1c7f

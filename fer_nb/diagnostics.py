@@ -11,6 +11,15 @@ from functools import partial
 import numpy as np, pandas as pd, torch, torch.nn as nn
 from fastcore.basics import patch, store_attr
 from fastai.callback.core import Callback, CancelFitException
+from fastai.data.core import DataLoaders
+from fastai.learner import Learner
+from fastai.losses import CrossEntropyLossFlat
+from fastai.metrics import accuracy
+from fastai.optimizer import SGD
+from fastai.torch_core import set_seed
+import fastai.callback.schedule, fastai.callback.progress  # they add Learner.fit_one_cycle and Learner.no_bar
+from .data import fer_dls
+from .models import CustomCNN
 from .errors import FerArgError, FerFileError
 
 # %% auto #0
@@ -189,7 +198,7 @@ def diagnose(gd:GradDiag, # a callback that has recorded a fit
 # %% ../nbs/04a_diagnostics.ipynb #2c830061
 def plot_heatmap(gd:GradDiag, value:str='grad', ax=None, title:str|None=None, max_labels:int=20):
     "Layers x recorded steps heatmap of log10(`value`) ('grad', 'update_ratio', 'out_std' ...)."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when plotting: importing this module stays light
     df = gd.frame()
     p = df.pivot_table(index='layer', columns='step', values=value).reindex([n for n in gd.names if n in set(df.layer)])
     if ax is None: _, ax = plt.subplots(figsize=(6, 3))
@@ -203,7 +212,7 @@ def plot_heatmap(gd:GradDiag, value:str='grad', ax=None, title:str|None=None, ma
 
 def plot_layers(gd:GradDiag, value:str='grad', layers=None, ax=None, title:str|None=None):
     "Per-layer curves of `value` over the recorded steps (log scale); default: the first, middle and last layers."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when plotting: importing this module stays light
     df = gd.frame()
     names = [n for n in gd.names if n in set(df.layer)]
     layers = layers or sorted({names[0], names[len(names)//2], names[-1]}, key=names.index)
@@ -218,12 +227,6 @@ def plot_layers(gd:GradDiag, value:str='grad', layers=None, ax=None, title:str|N
 def diag_overhead(data, every:int=10, bs:int=128, n_batches:int=40, rounds:int=3, seed:int=0,
                   model_kw:dict|None=None) -> dict:
     "Seconds per training step of the custom CNN with and without `GradDiag(every)`, best of `rounds` alternating runs."
-    from fastai.learner import Learner
-    from fastai.losses import CrossEntropyLossFlat
-    from fastai.torch_core import set_seed
-    import fastai.callback.progress  # Learner.no_bar
-    from fer_nb.data import fer_dls
-    from fer_nb.models import CustomCNN
     x = data.sample(bs*n_batches//len(data.classes) + 1, splits=['train'], seed=seed)
     def run(diag):
         set_seed(seed); cbs = [GradDiag(every=every)] if diag else []
@@ -268,7 +271,6 @@ class ApplyInit(Callback):
 # %% ../nbs/04a_diagnostics.ipynb #e7d90f19
 def quadrants(n_train:int=4000, n_valid:int=1000, n_test:int=1000, dim:int=20, bs:int=64, seed:int=0):
     "fastai `DataLoaders` (train, valid, test) of Gaussian points in `dim` dimensions; 4 classes, by two random planes."
-    from fastai.data.core import DataLoaders
     g = torch.Generator().manual_seed(seed)
     a, b = torch.randn(dim, generator=g), torch.randn(dim, generator=g)
     def split(n):
@@ -279,12 +281,6 @@ def quadrants(n_train:int=4000, n_valid:int=1000, n_test:int=1000, dim:int=20, b
 def mlp_experiment(dls, init:str='default', k:float=1.0, depth:int=10, width:int=64, epochs:int=30, lr:float=1.0,
                    seed:int=0, every:int=20):
     "Train a `sigmoid_mlp` on `dls`, PyTorch's default init or Yilmaz & Poli's, SGD with momentum; `(learn, GradDiag)`."
-    from fastai.learner import Learner
-    from fastai.losses import CrossEntropyLossFlat
-    from fastai.metrics import accuracy
-    from fastai.optimizer import SGD
-    from fastai.torch_core import set_seed
-    import fastai.callback.schedule, fastai.callback.progress  # Learner.fit_one_cycle, Learner.no_bar
     set_seed(seed, reproducible=True)
     model = sigmoid_mlp(dls.one_batch()[0].shape[1], 4, width, depth)
     if init == 'yilmaz_poli': yilmaz_poli_init_(model, k)

@@ -1,4 +1,4 @@
-"""Accuracy with an honest interval, per-class precision and recall, the confusion matrix, the most confused pairs, and the images a model gets most wrong.
+"""Accuracy with an honest interval, per-class precision and recall, the confusion matrix, the most confused pairs, the images a model gets most wrong, and where it looks (Grad-CAM).
 
 Docs: https://fer-nb.github.io/fer_nb/evaluate.html.md"""
 
@@ -8,10 +8,10 @@ Docs: https://fer-nb.github.io/fer_nb/evaluate.html.md"""
 from __future__ import annotations
 import math
 import numpy as np, pandas as pd, torch
-from sklearn.metrics import confusion_matrix
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 # %% auto #0
-__all__ = ['wilson', 'confusion', 'classification_report', 'most_confused', 'plot_confusion', 'worst_predictions']
+__all__ = ['wilson', 'confusion', 'classification_report', 'most_confused', 'plot_confusion', 'worst_predictions', 'grad_cam']
 
 # %% ../nbs/01b_evaluate.ipynb #4ccd448c
 def wilson(k:int, # successes (right answers)
@@ -38,12 +38,12 @@ def classification_report(y, # true labels (ints)
     "Accuracy with 95% Wilson interval, per-class recall/precision/support, confusion matrix; JSON-ready."
     n = len(classes); cm = confusion(y, pred, n)
     k, tot = int(np.trace(cm)), int(cm.sum())
-    per = {}
-    for i, c in enumerate(classes):
-        sup, got = int(cm[i].sum()), int(cm[:, i].sum())
-        per[c] = dict(support=sup, recall=cm[i, i]/sup if sup else None,  # None: no images of this class
-                      precision=cm[i, i]/got if got else 0.,  # never predicted: 0, as scikit-learn's zero_division=0
-                      ci95=list(wilson(int(cm[i, i]), sup)) if sup else None)
+    # scikit-learn's per-class figures; a class with no images gets recall None (scikit-learn's 0 would read as
+    # a class that the model always misses)
+    prec, rec, _, sup = (precision_recall_fscore_support(np.asarray(y), np.asarray(pred), labels=list(range(n)),
+                                                         zero_division=0) if tot else [np.zeros(n)]*4)
+    per = {c: dict(support=int(sup[i]), recall=float(rec[i]) if sup[i] else None, precision=float(prec[i]),
+                   ci95=list(wilson(int(cm[i, i]), int(sup[i]))) if sup[i] else None) for i, c in enumerate(classes)}
     return dict(accuracy=k/tot if tot else None, ci95=list(wilson(k, tot)) if tot else None, n=tot, correct=k,
                 per_class={c: {m: (float(v) if isinstance(v, (float, np.floating)) else v) for m, v in d.items()}
                            for c, d in per.items()},
@@ -62,7 +62,7 @@ def most_confused(cm, classes, min_count:int=1) -> pd.DataFrame:
 
 def plot_confusion(cm, classes, title:str='', normalize:bool=True, ax=None):
     "Plot confusion matrix `cm` (rows: true) as a heat map, row-normalised by default."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when plotting: importing this module stays light
     cm = np.asarray(cm, dtype=float); shown = cm/np.maximum(cm.sum(1, keepdims=True), 1) if normalize else cm
     if ax is None: _, ax = plt.subplots(figsize=(1+0.7*len(classes), 0.8+0.6*len(classes)))
     ax.imshow(shown, cmap='Blues', vmin=0, vmax=1 if normalize else None)
@@ -83,3 +83,23 @@ def worst_predictions(probs:torch.Tensor, # [N, C] predicted probabilities
     "Indexes of the `k` images whose true class got the lowest probability."
     # fastai's `Interpretation.top_losses` ranks the same way (the loss is -log of this probability), from a `Learner`
     return probs[torch.arange(len(y)), y].argsort()[:k]
+
+# %% ../nbs/01b_evaluate.ipynb #bbad8863
+def grad_cam(model:torch.nn.Module, # a trained model
+             layer:torch.nn.Module, # the convolutional layer (or block) whose maps are weighted
+             x:torch.Tensor, # a normalised batch [N, C, H, W]
+             cls=None # the class of each image to explain (default: the predicted one)
+            ) -> tuple:
+    "Grad-CAM heatmaps `[N, h, w]` (each scaled to 0..1) and the classes explained."
+    # a heatmap: the ReLU of the sum of `layer`'s maps, each weighted by the mean gradient of the class score
+    # fastai's hooks module imports its Learner: imported here, so that predicting (which uses this module) loads
+    # no training code
+    from fastai.callback.hook import hook_output
+    model.eval()
+    with hook_output(layer, grad=False, detach=False) as h:
+        out = model(x)
+        cls = out.argmax(1) if cls is None else torch.as_tensor(cls)
+        act = h.stored
+        g, = torch.autograd.grad(out.gather(1, cls[:, None]).sum(), act)
+    cam = torch.relu((g.mean((2, 3), keepdim=True) * act).sum(1)).detach()
+    return cam / cam.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None], cls

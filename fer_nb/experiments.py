@@ -11,11 +11,14 @@ from pathlib import Path
 import pandas as pd
 import numpy as np, timm
 from safetensors.torch import save_file
-from .data import load_fer, class_set, FerData, CAPSTONE4
-from .learner import train, preset, run_dir, read_json
+from .data import load_fer, class_set, FerData
+from .core import CAPSTONE_CLASSES
+from .learner import train, read_json
+from .lessons import preset, run_dir
 from .records import results_dir, load_records, acc_cell, data_cell
 from .inference import load_model
-from .transfer import CAPSTONE, weights_for, weights_label, file_sha256
+from .transfer import weights_for, weights_label, file_sha256
+from .capstone import CLAIMED
 from .errors import FerArgError
 
 # %% auto #0
@@ -142,9 +145,9 @@ def pretrain(source=None, # FER2013 source (CSV, folders, zip) or a `FerData`; N
              progress:bool=True) -> dict:
     "Train `arch` from scratch on `source_classes`; save its body as timm weights `out/<arch>.safetensors` + `.json`."
     classes = class_set(source_classes)
-    if set(classes) & set(CAPSTONE4):
+    if set(classes) & set(CAPSTONE_CLASSES):
         raise FerArgError(f"source classes {classes}: the source task must not share a class with the 4-class task "
-                          f"{CAPSTONE4}")
+                          f"{CAPSTONE_CLASSES}")
     data = (source.subset(classes) if isinstance(source, FerData)
             else load_fer(source, classes=classes, verbose=progress))
     name = name or ('fer2013-3emo' if classes == SOURCE3 else 'fer2013-' + '-'.join(classes))
@@ -183,11 +186,11 @@ def _eligible(r:dict, arch:str, regime:str, channels:int) -> bool:
     c, ak = r.get('config', {}), r.get('config', {}).get('arch_kwargs') or {}
     probe = not r['data']['synthetic'] and any('sample' in n for n in r['data'].get('notes', []))
     return (r.get('status') == 'complete' and r.get('arch') == arch
-            and list(r['data']['classes']) == list(CAPSTONE4)  # not a source task
+            and list(r['data']['classes']) == list(CAPSTONE_CLASSES)  # not a source task
             and r.get('regime', 'scratch') == regime and c.get('channels') == channels
             and (regime == 'scratch' or (r.get('weights') or {}).get('kind', 'none') != 'none'
                  or r['data']['synthetic'])  # pretrained rows: weights
-            and c.get('train_bn', True) and 'bn_stats' not in c  # BatchNorm variants: experiments, not rows
+            and c.get('train_bn') is not False and c.get('bn_stats') in (None, 'update')  # BatchNorm variants: not rows
             and c.get('aug', True) and set(ak) <= _PLAIN and not ak.get('inner_norm') and not probe)
 
 def _protocol(r:dict) -> str:
@@ -210,7 +213,7 @@ def suite_table(records=None, # folder of run records (default: the project's `r
     rows = []
     for key in (keys or SUITE.index):
         s = SUITE.loc[key]
-        cap = CAPSTONE[(CAPSTONE.arch == s.arch) & (CAPSTONE.regime == s.regime)]
+        cap = CLAIMED[(CLAIMED.arch == s.arch) & (CLAIMED.regime == s.regime)]
         # the capstone reported its CNN once: RGB
         claim = lambda col: f"{cap[col].iloc[0]}" if len(cap) and key != 'custom-gray' else '-'
         row = dict(row=key, claimed_train=claim('train'), claimed_valid=claim('valid'), claimed_test=claim('test'))

@@ -1,4 +1,4 @@
-"""One function trains any model on FER2013 with fastai, keeps the best epoch, resumes an interrupted run, stops with a diagnosis when the loss stops being a number, and writes a JSON record of everything a reader needs to trust the result.
+"""The `Learner` of a face model (`fer_learner`), and `train`: it trains any model on FER2013 with fastai, keeps the best epoch, resumes an interrupted run, stops with a diagnosis when the loss stops being a number, and writes a JSON record of everything a reader needs to trust the result.
 
 Docs: https://fer-nb.github.io/fer_nb/learner.html.md"""
 
@@ -6,211 +6,36 @@ Docs: https://fer-nb.github.io/fer_nb/learner.html.md"""
 
 # %% ../nbs/01a_learner.ipynb #a430b9ee
 from __future__ import annotations
-import datetime, json, os, platform, random, tempfile, time
+import datetime, json, os, shutil, atexit, tempfile, time
+from dataclasses import replace, fields
 from pathlib import Path
-import numpy as np, torch, torch.nn as nn
-from .data import FerData, fer_dls, pixel_stats, load_fer, face48, source_hash
-from .predict import as_gray, detect_faces, crop48
+import torch
 from PIL import Image
 from fastai.learner import Learner
-from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.progress import ProgressCallback
-from fastcore.basics import noop
 from fastai.callback.schedule import *  # fit_one_cycle, lr_find
-from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.losses import CrossEntropyLossFlat
 from fastai.metrics import accuracy
-from fastai.torch_core import set_seed, defaults
-from .models import get_model, ARCHS
-from .transfer import TransferModel, LrGroups, REGIMES, default_cut, count_params
+from fastai.torch_core import set_seed, defaults, trainable_params, rank_distrib, distrib_barrier
 from fastai.vision.learner import default_split
-from fastai.torch_core import trainable_params
-from .errors import FerArgError, FerDataError, FerFileError, FolderInUse
+from fastcore.basics import noop, store_attr
+from .callbacks import (History, NonFiniteGuard, KeepBest, HideSkipped, Checkpoint, Restore, BnStats,
+                              PlainTensors, LrGroups)
+from .config import TrainConfig, from_json, REGIMES, BN_STATS
+from .data import FerData, fer_dls, pixel_stats, load_fer, face48
 from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info, world_size
-from fastai.torch_core import rank_distrib, distrib_barrier
-import fer_nb
+from .errors import FerError, FerArgError, FerDataError, FerFileError, FolderInUse
 from .inference import get_probs, evaluate_data, save_model
-from .records import results_dir
+from .models import get_model
+from .predict import as_gray, detect_faces, crop48
+from .records import results_dir, shown_path, versions, hardware, data_info
+from .transfer import TransferModel, default_cut, count_params
 
 # %% auto #0
-__all__ = ['BN_STATS', 'LR_FIND_MIN_IT', 'PRESETS', 'History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint',
-           'resume_states', 'Restore', 'BnStats', 'versions', 'hardware', 'split_identity', 'data_info', 'PlainTensors',
-           'run_name', 'FerLearner', 'read_json', 'scratch_dir', 'default_out', 'upgrade_config', 'RunRecord',
-           'fer_learner', 'train', 'Preset', 'preset', 'run_dir', 'fastai_vs_bare']
-
-# %% ../nbs/01a_learner.ipynb #4c6eabc1
-def _skipped(cb) -> bool:
-    "True for an epoch that a resumed run skips (fastai's `start_epoch` still calls `after_epoch` for it)."
-    return cb.epoch < getattr(cb.learn, 'resume_epoch', 0)
-
-class History(Callback):
-    "Per-epoch train/valid loss, valid accuracy, running train accuracy (augmented, train mode) and seconds."
-    # Reads the epoch's losses and accuracy from fastai's `Recorder`; what `Recorder` lacks: the running train
-    # accuracy, each epoch's seconds as a number (its log holds a formatted string), and the epochs before a resume.
-    order = 55  # after fastai's Recorder (50), which computes the epoch's losses and metrics
-    def __init__(self, epochs:list|None=None): self.epochs = list(epochs or [])
-    def before_epoch(self): self.t0, self.right, self.seen, self.steps = time.perf_counter(), 0, 0, 0
-    def after_step(self): self.steps += 1  # the optimizer's steps (fastai calls this for a cancelled step too)
-    def after_cancel_step(self): self.steps -= 1
-    def after_batch(self):
-        if self.training and self.pred is not None:
-            self.right += (self.pred.argmax(-1) == self.y).sum().item(); self.seen += len(self.y)
-    def after_epoch(self):
-        if _skipped(self): return
-        vals = list(self.recorder.log[1:-1])  # without the epoch and the time
-        # an epoch whose training was cancelled logs no train loss (fastai's `Recorder.cancel_train`)
-        if getattr(self.recorder, 'cancel_train', False): vals.insert(0, float('nan'))
-        tl, vl, acc = vals[:3]
-        self.epochs.append(dict(epoch=self.epoch, train_loss=float(tl), valid_loss=float(vl), valid_acc=float(acc),
-                                train_acc_running=self.right/max(self.seen, 1), train_steps=self.steps,
-                                seconds=time.perf_counter()-self.t0))
-
-class NonFiniteGuard(TerminateOnNaNCallback):
-    "fastai's `TerminateOnNaNCallback`, checked before the step and with a diagnosis that `train` records."
-    # fastai's checks in `after_batch`, after the optimizer has stepped with non-finite gradients, and says nothing;
-    # this one stops in `after_loss`, so the weights (and `last.pth`) stay finite.
-    def before_fit(self): self.diagnosis = None
-    def after_batch(self): pass
-    def after_loss(self):
-        bad = not torch.isfinite(self.loss).all()
-        if world_size() > 1:  # all stop together: one process stopping alone leaves the others waiting in an all-reduce
-            flag = torch.tensor(float(bad), device=self.loss.device)
-            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-            if flag.item() > 0 and not bad:
-                self.diagnosis = (f"non-finite training loss in another process at epoch {self.epoch}, batch "
-                                  f"{self.iter}: training stopped in every process; try a lower learning rate")
-                raise CancelFitException
-        if not bad: return
-        self.diagnosis = (f"non-finite training loss ({self.loss.item()}) at epoch {self.epoch}, batch {self.iter}: "
-                          "training stopped; try a lower learning rate, "
-                          "or look at the gradients (04_gradient_diagnostics)")
-        print(self.diagnosis)
-        raise CancelFitException
-
-# %% ../nbs/01a_learner.ipynb #b28cc87c
-class KeepBest(SaveModelCallback):
-    "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to `train`."
-    def after_fit(self, **kwargs): pass  # `train` loads the best epoch itself, and not for a stopped run
-    def after_epoch(self):  # as fastai's, without its print: the run's history and record say which epoch was best
-        if _skipped(self): return
-        TrackerCallback.after_epoch(self)
-        if self.new_best: self._save(self.fname)
-
-class HideSkipped(Callback):
-    "Keep the epochs a resumed run skips out of fastai's progress table (its `Recorder` logs a blank row for each)."
-    order = 61  # after fastai's ProgressCallback (60), which installs the table's logger in `before_fit`
-    def before_fit(self): self.orig, self.learn.logger = self.learn.logger, self._log
-    def _log(self, row):
-        if not _skipped(self): self.orig(row)
-    def after_fit(self):
-        if self.learn.logger == self._log: self.learn.logger = self.orig
-
-class Checkpoint(SaveModelCallback):
-    "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` in one file, `last.pth`, plus the progress so far."
-    # fastai's writes a file per epoch (`last_0.pth`, `last_1.pth`, ...: 180 MB each for VGG16) and no progress;
-    # this one overwrites `last.pth` and writes `progress.json` (epochs done, history, best), whence `train` resumes.
-    order = 65  # after History and KeepBest (whose best so far goes in the progress: `self.best` is this tracker's)
-    def __init__(self, progress:Path, hist:History, best:SaveModelCallback):
-        super().__init__(fname='last', every_epoch=True, with_opt=True)
-        self.progress, self.hist, self.keep = progress, hist, best
-    def _save(self, name):
-        self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
-        prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
-        # each process's own random states (its augmentation differs); the progress: the first process's
-        torch.save(resume_states(self.learn), self.progress.with_name(f'resume-{rank_distrib()}.pth'))
-        if rank_distrib() == 0: self.progress.write_text(json.dumps(prog))
-    def after_epoch(self):
-        if not _skipped(self): super().after_epoch()
-
-def _train_dl(learn):
-    "The training `DataLoader` itself (a distributed run wraps it in fastai's `DistributedDL`)."
-    return getattr(learn.dls.train, 'dl', learn.dls.train)
-
-def resume_states(learn) -> dict:
-    "What the next epoch carries over besides the weights: every random state it draws from, and the smoothed loss."
-    # random: torch's (augmentation, dropout; CUDA's too), numpy's, Python's, and the training loader's own
-    # `random.Random` (it shuffles, reseeded from itself each epoch); fastai's train loss is an exponential moving
-    # average over batches that runs on across epochs
-    sl = learn.recorder.smooth_loss
-    return dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-                numpy=np.random.get_state(), random=random.getstate(), loader=_train_dl(learn).rng.getstate(),
-                smooth_loss=dict(count=sl.count, val=sl.val))
-
-class Restore(Callback):
-    "On resume, put back the states saved with the last checkpoint (`resume_states`): the run goes on as if unstopped."
-    order = -30  # before any callback that might draw
-    def __init__(self, states:dict): self.states = states
-    def before_epoch(self):  # the first epoch trained again; the skipped ones before it draw nothing
-        if self.epoch != getattr(self.learn, 'resume_epoch', 0): return
-        s = self.states
-        torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
-        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-        _train_dl(self.learn).rng.setstate(s['loader'])
-        self.learn.recorder.smooth_loss.count, self.learn.recorder.smooth_loss.val = (s['smooth_loss']['count'],
-                                                                                       s['smooth_loss']['val'])
-
-# %% ../nbs/01a_learner.ipynb #9e724ecf
-BN_STATS = dict(update="train mode: each batch's statistics, the running ones updated (fastai's)",
-                eval='eval mode: the stored statistics, in training as in evaluation, never updated',
-                keep="each training batch's own statistics, the stored ones kept for evaluation")
-
-class BnStats(Callback):
-    "How the frozen BatchNorm layers (those whose parameters do not train) use their statistics: see `BN_STATS`."
-    def __init__(self, mode:str):
-        if mode not in BN_STATS: raise FerArgError(f"bn_stats={mode!r}: expected one of {', '.join(BN_STATS)}")
-        self.mode = mode
-    def _frozen(self):
-        return [m for m in self.learn.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-                and m.weight is not None and not m.weight.requires_grad]
-    def before_fit(self):
-        self.momenta = [(m, m.momentum) for m in self._frozen()]
-        if self.mode == 'keep':
-            for m, _ in self.momenta: m.momentum = 0.  # running = (1 - momentum)*running + momentum*batch: unchanged
-    def before_train(self):  # after fastai's TrainEvalCallback (order -10) has put the whole model in train mode
-        if self.mode == 'eval':
-            for m, _ in self.momenta: m.eval()
-    def after_fit(self):
-        for m, mom in self.momenta: m.momentum = mom
-
-# %% ../nbs/01a_learner.ipynb #22e27d45
-def versions() -> dict:
-    "Versions of Python and the libraries a run depends on."
-    import fastai, fastcore, timm, torchvision
-    return dict(python=platform.python_version(), torch=torch.__version__, torchvision=torchvision.__version__,
-                fastai=fastai.__version__, fastcore=fastcore.__version__, timm=timm.__version__,
-                numpy=np.__version__, fer_nb=fer_nb.__version__)
-
-def hardware(device=None) -> dict:
-    "The machine a run used: CPU model, cores and torch threads, and the GPU if one is used."
-    cpu = platform.processor()
-    try:
-        with open('/proc/cpuinfo') as f: cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
-    except (OSError, StopIteration): pass
-    d = dict(platform=platform.platform(), cpu=cpu, cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-             device=str(device or 'cpu'))
-    if device is not None and torch.device(device).type == 'cuda': d['gpu'] = torch.cuda.get_device_name(device)
-    return d
-
-def split_identity(data:FerData) -> dict:
-    "What decides which images are train, valid and test: the protocol, and how valid was carved from train."
-    p = data.protocol or {}
-    return dict(protocol=p.get('name'), valid_pct=p.get('valid_pct'), seed=p.get('seed'))
-
-def data_info(data:FerData) -> dict:
-    "What a run record says about its data."
-    return dict(source=data.source, label=data.label, synthetic=data.synthetic, sha256=data.sha256,
-                classes=list(data.classes),
-                counts={s: dict(zip(data.classes, data.counts()[s].tolist())) for s in data.splits},
-                notes=data.notes, protocol=data.protocol)
+__all__ = ['LR_FIND_MIN_IT', 'run_name', 'FerLearner', 'read_json', 'scratch_dir', 'default_out', 'RunRecord', 'fer_learner',
+           'train']
 
 # %% ../nbs/01a_learner.ipynb #d7b61d7d
-class PlainTensors(Callback):
-    "Hand the model plain tensors: its ops skip the Python dispatch of fastai's `TensorImage` (`__torch_function__`)."
-    order = -20
-    def before_batch(self):
-        self.learn.xb = tuple(x.as_subclass(torch.Tensor) for x in self.xb)
-        self.learn.yb = tuple(y.as_subclass(torch.Tensor) for y in self.yb)
-
 def run_name(arch:str, n_classes:int, channels:int, size:int) -> str:
     "Default name of a run: architecture, classes, colour and input size."
     return f"{arch}-{n_classes}cls-{'rgb' if channels == 3 else 'gray'}-{size}px"
@@ -248,36 +73,7 @@ def _quiet(learn):
     "No progress bars and no per-epoch table: fastai's own `ProgressCallback` removed, its logger silenced."
     learn.remove_cb(ProgressCallback); learn.logger = noop
 
-# %% ../nbs/01a_learner.ipynb #e3233bb9
-def _regime_kwargs(arch:str, regime:str, arch_kwargs:dict) -> dict:
-    "Check `regime` against `arch` and its arguments; fill in its defaults (ImageNet weights, the truncation stage)."
-    if regime not in REGIMES: raise FerArgError(f"regime={regime!r}: expected one of {list(REGIMES)}")
-    kw = dict(arch_kwargs)
-    if kw.get('head') is not None and arch != 'custom':
-        raise FerArgError(f"head={kw['head']!r} with arch {arch!r}: only arch 'custom' takes another head "
-                          "(fer_nb.heads); timm bodies get fastai's head")
-    if arch in ARCHS:
-        if regime != 'scratch':
-            raise FerArgError(f"regime={regime!r}: arch {arch!r} has no pretrained body; "
-                              "it trains from scratch (regime='scratch')")
-        if kw.get('weights') is not None or kw.get('cut') is not None or kw.get('inner_norm'):
-            raise FerArgError(f"arch {arch!r}: takes no weights, cut or inner_norm (those are for timm bodies)")
-        return {k: v for k, v in kw.items() if k not in ('weights', 'cut', 'inner_norm')}
-    if regime == 'scratch':
-        if kw.get('weights') is not None:
-            raise FerArgError(f"regime='scratch' with weights={kw['weights']!r}: scratch means random weights; "
-                              "to start from weights use regime='unfrozen'")
-        kw['weights'] = None
-    else: kw.setdefault('weights', 'imagenet')
-    if regime == 'truncated': kw['cut'] = default_cut(arch) if kw.get('cut') is None else kw['cut']
-    elif kw.get('cut') is not None:
-        raise FerArgError(f"cut={kw['cut']} with regime={regime!r}: a truncated body is regime='truncated'")
-    if isinstance(kw.get('weights'), Path): kw['weights'] = str(kw['weights'])
-    return kw
-
 # %% ../nbs/01a_learner.ipynb #d80a92c4
-import atexit, shutil
-
 def read_json(f) -> dict|list:
     "The JSON in file `f`, or an error that names the file."
     try: return json.loads(Path(f).read_text())
@@ -294,8 +90,6 @@ def scratch_dir(prefix:str='fer_nb-run-') -> Path:
     return d
 
 # %% ../nbs/01a_learner.ipynb #478d720a
-from fastcore.basics import store_attr
-
 class _Run:
     "What the steps of one `train` call share: its folder, data loaders, settings and process."
     def __init__(self, out:Path, dls, wd:float, train_bn:bool, lr_find_it:int, seed:int, state, device, main:bool,
@@ -304,62 +98,46 @@ class _Run:
     @property
     def prog_f(self): return self.out/'progress.json'
 
-def _shown(p:Path) -> str:
-    "`p` as output shows it: relative to the project when it is inside it (no machine path in a stored output)."
-    try: return str(Path(p).resolve().relative_to(results_dir().resolve().parent))
-    except ValueError: return str(p)
-
 def default_out(arch:str, n_classes:int, channels:int, size:int, regime:str='scratch') -> Path:
     "A run's folder when none is given, in Python and on the command line: `runs/NAME` (`$FER_NB_RUNS/NAME`)."
     return (Path(os.environ.get('FER_NB_RUNS') or 'runs')
             /f"{run_name(arch, n_classes, channels, size)}{'' if regime == 'scratch' else '-' + regime}")
 
-def _not_over_committed(out:Path, config:dict) -> Path:
+def _not_over_committed(out:Path, config:TrainConfig) -> Path:
     "`out`, or where the run goes instead when `out` holds a committed record of another run: the user's `runs/`."
     res = results_dir().resolve()
     try: rel = out.resolve().relative_to(res)
     except ValueError: return out  # not the project's records: `_open_run` refuses a folder of another run
     if not (out/'record.json').exists() or (out/'config.json').exists(): return out  # a new run, or one in progress
     rec = read_json(out/'record.json')
-    if upgrade_config(rec['config'], config, rec) == config: return out  # this very run: shown from its record
+    try:
+        if from_json(rec['config'], rec) == config: return out  # this very run: shown from its record
+    except FerError: pass  # a record of another kind (another experiment's): not this run
     new = Path(os.environ.get('FER_NB_RUNS') or 'runs')/rel
     if rank_distrib() == 0:
-        print(f"{_shown(out)}: a committed record of another run; this run goes to {new} (the record stays)")
+        print(f"{shown_path(out)}: a committed record of another run; this run goes to {new} (the record stays)")
     return new
 
-def upgrade_config(old:dict, new:dict, rec:dict|None=None) -> dict:
-    "An older run's config in today's form, so that it compares equal to `new` when it is the same run."
-    # the one conversion of older configs: keys that later versions added get the value the older code used.
-    # 'split' (added when the data's identity joined the config): the protocol the record names; valid carved from
-    # train with load_fer's defaults then (10%, seed 42) where its notes say one was carved; an unfinished run without
-    # a record cannot say which split it had: refused
-    old = dict(old)
-    if 'split' not in old:
-        if rec is None: old['split'] = 'unknown: an unfinished run of an older version'  # refused, not guessed
-        else:
-            carved = any('stratified' in n for n in rec['data'].get('notes', []))
-            old['split'] = dict(protocol=rec['data'].get('protocol', {}).get('name', 'source'),
-                                valid_pct=0.1 if carved else None, seed=42 if carved else None)
-    return old
-
-def _open_run(out:Path, config:dict, epochs:int, main:bool) -> tuple:
+def _open_run(out:Path, config:TrainConfig, main:bool) -> tuple:
     "Step 1, resume `(resume, record)`: resume an unfinished run of `config`, return a finished one's record."
     # a finished run is known by its record alone (a committed record keeps no config.json); a folder that holds
     # another run, or the same run on other data, is refused with the difference named
     prog_f, cfg_f, rec_f = out/'progress.json', out/'config.json', out/'record.json'
     rec = read_json(rec_f) if rec_f.exists() else None
     old = read_json(cfg_f) if cfg_f.exists() else rec['config'] if rec else None
-    if old is not None: old = upgrade_config(old, config, rec)
+    try: old = from_json(old, rec) if old is not None else None  # older runs' configs: `fer_nb.config.from_json`
+    except FerFileError as e: raise FolderInUse(f"{out}: holds a run this version cannot read ({e})") from None
     if old is not None and old != config and (rec is not None or prog_f.exists()):
-        diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
+        diff = {f.name: (getattr(old, f.name), getattr(config, f.name)) for f in fields(TrainConfig)
+                if getattr(old, f.name) != getattr(config, f.name)}
         raise FolderInUse(f"{out}: holds another run (config differs: {diff}); "
                           "choose another output folder, or remove it to start again")
     resume = prog_f.exists() and old == config and (out/'last.pth').exists()
     if rec is not None and rec.get('status') == 'complete' and old == config:
-        if main: print(f"{_shown(out)}: this run is complete; returning its record (a new run: another output folder)")
+        if main: print(f"{shown_path(out)}: this run is complete; returning its record (a new run: another output folder)")
         return resume, RunRecord(rec | dict(out=str(out)))
     distrib_barrier()  # every process has read the folder before the first one writes to it
-    if not resume and main: cfg_f.write_text(json.dumps(config)); prog_f.unlink(missing_ok=True)
+    if not resume and main: cfg_f.write_text(json.dumps(config.to_json())); prog_f.unlink(missing_ok=True)
     return resume, None
 
 # %% ../nbs/01a_learner.ipynb #7372ff6d
@@ -442,33 +220,18 @@ def _record(run:_Run, data:FerData, learn, cb:dict, meta:dict, t_start:float, **
     status = 'complete' if info['diagnosis'] is None else 'stopped'
     metrics = evaluate_data(learn.model, meta, data) if status == 'complete' else {}
     hist = cb['hist'].epochs
-    return dict(schema=1, name=info.pop('name'), status=status, **info, wall_s=round(time.perf_counter()-t_start, 2),
+    return dict(schema=1, name=info.pop('name'), status=status, **(info | dict(config=info['config'].to_json())), wall_s=round(time.perf_counter()-t_start, 2),
                 params=count_params(learn.model), data=data_info(data), versions=versions(),
                 hardware=hardware(run.device),
                 finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 history=hist, best_epoch=max(hist, key=lambda e: e['valid_acc'])['epoch'] if hist else None,
-                metrics=metrics, distributed=distributed_info(run.state, info['config']['bs'], cb['shards']),
+                metrics=metrics, distributed=distributed_info(run.state, info['config'].bs, cb['shards']),
                 selected_on=dict(epoch='valid',
-                                 lr='given' if info['config']['lr'] is not None
+                                 lr='given' if info['config'].lr is not None
                                     else 'lr_find on train batches (or the default rate where it was skipped)',
                                  reported=[s for s in data.splits if s != 'valid']))
 
 # %% ../nbs/01a_learner.ipynb #11aa3b4b
-def _check_args(epochs, bs, lr, size, channels, regime, freeze_epochs, lr_mult, lr_unfrozen):
-    "A `FerArgError` naming the first argument of `train` that is out of its range."
-    def need(ok, name, val, want):
-        if not ok: raise FerArgError(f"{name}={val!r}: expected {want}")
-    isint = lambda v: isinstance(v, int) and not isinstance(v, bool)
-    need(isint(epochs) and epochs >= 1, 'epochs', epochs, 'a whole number of epochs, at least 1')
-    need(isint(bs) and bs >= 1, 'bs', bs, 'a batch size, a whole number of at least 1')
-    need(isint(size) and size >= 1, 'size', size, 'the input side in pixels, a whole number (FER2013: 48)')
-    need(channels in (1, 3), 'channels', channels, '1 (gray) or 3 (the gray image repeated)')
-    for n, v in (('lr', lr), ('lr_unfrozen', lr_unfrozen)):
-        need(v is None or isinstance(v, (int, float)) and 0 < v < float('inf'), n, v, 'a learning rate > 0, or None')
-    if regime == 'unfrozen':
-        need(isint(freeze_epochs) and freeze_epochs >= 1, 'freeze_epochs', freeze_epochs, 'at least 1 head epoch')
-        need(isinstance(lr_mult, (int, float)) and lr_mult > 0, 'lr_mult', lr_mult, "the head's rate / the body's, > 0")
-
 def _check_size(model, arch:str, channels:int, size:int):
     "A `FerArgError` if `model` cannot take `size` px inputs (too small for its pooling, or a fixed-size head)."
     training = model.training
@@ -493,110 +256,104 @@ class RunRecord(dict):
     "A run's record (a dict, as `record.json` holds it) and `learn`, its `FerLearner` at the best epoch."
     learn = None  # None for a finished run that `train` read back rather than trained
 
-def fer_learner(data, # the faces: a FerData, or a path that `load_fer` reads
-                arch:str='custom', # ours ('custom', 'model1', 'model2') or any timm name
-                regime:str='scratch', # 'scratch', or for timm bodies 'truncated', 'frozen', 'unfrozen' (frozen until
-                                      # `unfreeze`, as fastai's `vision_learner` leaves a pretrained body)
-                size:int=48, # input side, px
-                channels:int|None=None, # None: 1 for ours, 3 (the gray face repeated) for timm bodies
-                bs:int=128, # batch size (lowered to the training set's size where that is smaller)
-                wd:float=0.01, # decoupled weight decay
-                aug:bool=True, # batch augmentation
-                arch_kwargs:dict|None=None, # the architecture's arguments (timm bodies: weights, cut, ...)
-                path=None, # where `save` and `export` write (default: runs/NAME)
-                cbs:list|None=None, # fastai callbacks
-                device=None # where batches go (default: cpu)
-               ) -> FerLearner:
-    "A `FerLearner` for `arch` on `data`, built as fastai's `vision_learner` builds one."
-    # the body and head (`get_model`), the input normalised with the weights' own statistics (else the data's),
-    # fastai's body/head split for discriminative rates, a pretrained body frozen
-    data = _as_data(data)
-    channels = channels if channels is not None else 1 if arch in ARCHS else 3
-    _check_args(1, bs, None, size, channels, regime, 1, 1, None)
-    arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
-    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)
-    _check_size(model, arch, channels, size)
+def _config(arch, config, kwargs:dict) -> TrainConfig:
+    "`config`, or a `TrainConfig` of `arch` and `kwargs` (not both); a truncated body's default cut filled in."
+    if config is not None:
+        if not isinstance(config, TrainConfig):
+            raise FerArgError(f"config: a {type(config).__name__}; expected a TrainConfig (fer_nb.config) or None")
+        if arch is not None or kwargs:
+            given = (['arch'] if arch is not None else []) + sorted(kwargs)
+            raise FerArgError(f"config and {given} given: give one; to change a config, config.but(...)")
+        cfg = config
+    else:
+        names = [f.name for f in fields(TrainConfig) if f.metadata['cli'] or f.name == 'arch_kwargs']
+        if bad := sorted(set(kwargs) - set(names)):
+            raise FerArgError(f"{bad}: not a setting of a run; expected some of {names} "
+                              "(see fer_nb.config.TrainConfig)")
+        cfg = TrainConfig(arch=arch or 'custom', **kwargs)
+    if cfg.regime == 'truncated' and cfg.arch_kwargs.get('cut') is None:
+        cfg = replace(cfg, arch_kwargs=cfg.arch_kwargs | dict(cut=default_cut(cfg.arch)))
+    return cfg
+
+def _build(data:FerData, cfg:TrainConfig, device) -> tuple:
+    "`(model, stats, meta, dls)` of `cfg` on `data`: as fastai's `vision_learner` builds them."
+    # the body and head (`get_model`), in channels_last (the layout oneDNN prefers); the input normalised with the
+    # weights' own statistics, else the data's
+    model = get_model(cfg.arch, len(data.classes), cfg.channels, **cfg.arch_kwargs).to(memory_format=torch.channels_last)
+    _check_size(model, cfg.arch, cfg.channels, cfg.size)
     stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])
-    dls = fer_dls(data, bs=min(bs, len(data.y['train'])), channels=channels, size=size, aug=aug, stats=stats,
-                  device=device)
-    meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size,
-                stats=list(stats))
-    path = Path(path) if path is not None else Path('runs')/run_name(arch, len(data.classes), channels, size)
-    learn = _learner(dls, model, wd, path, cbs or [], meta=meta)
-    if regime != 'scratch': learn.freeze()
+    meta = dict(arch=cfg.arch, arch_kwargs=cfg.arch_kwargs, classes=list(data.classes), channels=cfg.channels,
+                size=cfg.size, stats=list(stats))
+    dls = lambda: fer_dls(data, bs=cfg.bs, channels=cfg.channels, size=cfg.size, aug=cfg.aug, stats=stats,
+                          device=device)
+    return model, stats, meta, dls
+
+def fer_learner(data, # the faces: a FerData, or a path that `load_fer` reads
+                arch:str|None=None, # ours ('custom', 'model1', 'model2') or any timm name; None: config's, or 'custom'
+                config:TrainConfig|None=None, # the run's settings; None: a `TrainConfig` of `arch` and `**kwargs`
+                path=None, # where `save` and `export` write (default: runs/NAME, as `train`'s)
+                cbs:list|None=None, # fastai callbacks
+                device=None, # where batches go (default: cpu)
+                **kwargs # `TrainConfig`'s fields (regime, size, channels, bs, wd, aug, arch_kwargs, ...)
+               ) -> FerLearner:
+    "A `FerLearner` for `arch` on `data`, built as fastai's `vision_learner` builds one; a pretrained body frozen."
+    # of the config, the fields that build a learner; epochs and rates are for the `fit` or `fine_tune` you call
+    data = _as_data(data)
+    cfg = _config(arch, config, kwargs)
+    cfg = replace(cfg, bs=min(cfg.bs, len(data.y['train'])))
+    model, stats, meta, dls = _build(data, cfg, device)
+    path = Path(path) if path is not None else default_out(cfg.arch, len(data.classes), cfg.channels, cfg.size,
+                                                            cfg.regime)
+    learn = _learner(dls(), model, cfg.wd, path, cbs or [], train_bn=cfg.train_bn is not False, meta=meta)
+    if cfg.uses_body: learn.freeze()
     return learn
 
-def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads)
-          arch:str='custom', # architecture name (see `fer_nb.models.get_model`): ours, or any timm name
-          epochs:int=20, # epochs of one-cycle training (for 'unfrozen': after the head's epochs)
-          lr:float|None=None, # peak learning rate (for 'unfrozen': of the head's epochs); None: `lr_find`'s valley
-          bs:int=128, # batch size
-          wd:float=0.01, # decoupled weight decay
-          size:int=48, # input side, px
-          channels:int|None=None, # 1 (grayscale) or 3 (the gray image repeated); None: 1 for ours, 3 for timm bodies
-          aug:bool=True, # batch augmentation
-          seed:int=42, # seed of weights, shuffling and augmentation
+def train(data:FerData, # the faces: a FerData, or a path that `load_fer` reads
+          arch:str|None=None, # ours ('custom', 'model1', 'model2') or any timm name; None: config's, or 'custom'
+          config:TrainConfig|None=None, # the run's settings; None: a `TrainConfig` of `arch` and `**kwargs`
           out=None, # folder for model.pt, record.json, checkpoints (default: `default_out`, as the CLI's)
           name:str|None=None, # the run's name in its record
-          arch_kwargs:dict|None=None, # arguments of the architecture (timm bodies: weights, cut, ...)
           device=None, # 'cpu' or 'cuda'; default: cuda if available
           progress:bool=True, # show fastai's progress bars and per-epoch table
           cbs:list|None=None, # extra fastai callbacks (diagnostics, ...)
-          regime:str='scratch', # 'scratch', or for timm bodies 'truncated', 'frozen', 'unfrozen' (`transfer.REGIMES`)
-          freeze_epochs:int=1, # 'unfrozen': epochs of head training before unfreezing
-          lr_unfrozen:float|None=None, # 'unfrozen': head's peak rate once unfrozen (body: / lr_mult); None: lr_find
-          lr_mult:float=100, # 'unfrozen': ratio of the head's rate to the body's
-          train_bn:bool=True, # frozen bodies: keep BatchNorm trainable (fastai's default)
-          bn_stats:str='update', # frozen bodies with train_bn=False: how BatchNorm uses statistics (`BN_STATS`)
           lr_find_it:int=100, # iterations of each `lr_find`, at most an epoch's batches (too few: fastai's default lr)
+          **kwargs # `TrainConfig`'s fields: regime, epochs, lr, bs, wd, size, channels, aug, seed, arch_kwargs, ...
          ) -> RunRecord:
-    "Train `arch` on `data` with fastai in `regime`, keep the best epoch, write `model.pt` and `record.json` to `out`."
+    "Train a run of `TrainConfig` on `data` with fastai, keep the best epoch, write `model.pt` and `record.json` to `out`."
     t_start = time.perf_counter()
     data = _as_data(data)
-    channels = channels if channels is not None else 1 if arch in ARCHS else 3
-    _check_args(epochs, bs, lr, size, channels, regime, freeze_epochs, lr_mult, lr_unfrozen)
-    arch_kwargs = _regime_kwargs(arch, regime, arch_kwargs or {})
+    cfg = _config(arch, config, kwargs)
     notes = []
     # with drop_last, a batch larger than a process's share of the training set would never step
-    if (n_train := len(data.y['train']) // world_size()) < bs:
-        notes.append(f"bs={bs} is more than the {n_train} training images a process has: batch lowered to {n_train}")
+    if (n_train := len(data.y['train']) // world_size()) < cfg.bs:
+        notes.append(f"bs={cfg.bs} is more than the {n_train} training images a process has: "
+                     f"batch lowered to {n_train}")
         if rank_distrib() == 0: print(notes[-1])
-        bs = n_train
+        cfg = replace(cfg, bs=n_train)
+    cfg = cfg.for_data(data)  # the faces' identity joins the run's
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model
-    out = Path(out).expanduser() if out is not None else default_out(arch, len(data.classes), channels, size, regime)
-    config = dict(arch=arch, arch_kwargs=arch_kwargs, epochs=epochs, lr=lr, bs=bs, wd=wd, size=size, channels=channels,
-                  aug=aug, seed=seed, optimizer='AdamW (fastai Adam, decoupled weight decay)', schedule='one-cycle',
-                  data_sha256=data.sha256, classes=list(data.classes), split=split_identity(data))
-    if regime != 'scratch': config |= dict(regime=regime, train_bn=train_bn)
-    if bn_stats != 'update':  # recorded only when set, so that older runs' configs still match on resume
-        if regime not in ('truncated', 'frozen') or train_bn: raise FerArgError(
-            f"bn_stats={bn_stats!r}: only for a frozen or truncated body with train_bn=False (its BatchNorm frozen)")
-        cbs = [*(cbs or []), BnStats(bn_stats)]; config |= dict(bn_stats=bn_stats)
-    if regime == 'unfrozen': config |= dict(freeze_epochs=freeze_epochs, lr_unfrozen=lr_unfrozen, lr_mult=lr_mult)
-    config = json.loads(json.dumps(config))  # as config.json reads back (tuples become lists): a resume compares equal
-    out = _not_over_committed(out, config); out.mkdir(parents=True, exist_ok=True)
-    resume, done = _open_run(out, config, epochs, main)                                        # 1. resume
+    out = (Path(out).expanduser() if out is not None
+           else default_out(cfg.arch, len(data.classes), cfg.channels, cfg.size, cfg.regime))
+    if cfg.bn_stats not in (None, 'update'): cbs = [*(cbs or []), BnStats(cfg.bn_stats)]
+    out = _not_over_committed(out, cfg); out.mkdir(parents=True, exist_ok=True)
+    resume, done = _open_run(out, cfg, main)                                                   # 1. resume
     if done is not None: return done
-    set_seed(seed, reproducible=True)
-    # channels_last: the layout oneDNN prefers; the statistics: the weights' own, else the data's
-    model = get_model(arch, len(data.classes), channels, **arch_kwargs).to(memory_format=torch.channels_last)
-    _check_size(model, arch, channels, size)
-    stats = tuple(model.stats) if getattr(model, 'stats', None) else pixel_stats(data.x['train'])
-    meta = dict(arch=arch, arch_kwargs=arch_kwargs, classes=list(data.classes), channels=channels, size=size,
-                stats=list(stats))
-    run = _Run(out, lambda: fer_dls(data, bs=bs, channels=channels, size=size, aug=aug, stats=stats, device=device),
-               wd, train_bn, lr_find_it, seed, state, device, main, progress and main, meta)
+    set_seed(cfg.seed, reproducible=True)
+    model, stats, meta, dls = _build(data, cfg, device)
+    run = _Run(out, dls, cfg.wd, cfg.train_bn is not False, lr_find_it, cfg.seed, state, device, main,
+               progress and main, meta)
     lrs = read_json(out/'lr.json') if resume and (out/'lr.json').exists() else {}
-    lr, lr_found = _rate(run, lrs, 'lr', lr, model, freeze=regime in ('truncated', 'frozen', 'unfrozen'))  # 2. rates
-    head_hist, lr_found_unfrozen = [], None
-    if regime == 'unfrozen':  # fastai's `fine_tune`, in steps: the head's epochs are checkpointed for resume, the head's
-        # rate is not halved after them, and the body's rate is `lr_mult` given (fine_tune's 1/100 came last of the
-        # ratios swept in 06_imagenet_transfer: Lite0 at 48 px, valid 56.9% against 74.0% at 1/3)
-        head_hist = _fit_head(run, model, freeze_epochs, lr, resume)                           # 3. fit the head
-        lr_unfrozen, lr_found_unfrozen = _rate(run, lrs, 'lr_unfrozen', lr_unfrozen, model, freeze=False)
-    learn, cb, start_epoch = _fit(run, model, regime, epochs,                                  # 4. fit
-                                  slice(lr_unfrozen/lr_mult, lr_unfrozen) if regime == 'unfrozen' else lr, resume, cbs)
+    lr, lr_found = _rate(run, lrs, 'lr', cfg.lr, model, freeze=cfg.uses_body)                  # 2. rates
+    head_hist, lr_unfrozen, lr_found_unfrozen = [], None, None
+    if cfg.regime == 'unfrozen':  # fastai's `fine_tune`, in steps: the head's epochs are checkpointed for resume, the
+        # head's rate is not halved after them, and the body's rate is `lr_mult` given (fine_tune's 1/100 came last
+        # of the ratios swept in 06_imagenet_transfer: Lite0 at 48 px, valid 56.9% against 74.0% at 1/3)
+        head_hist = _fit_head(run, model, cfg.freeze_epochs, lr, resume)                       # 3. fit the head
+        lr_unfrozen, lr_found_unfrozen = _rate(run, lrs, 'lr_unfrozen', cfg.lr_unfrozen, model, freeze=False)
+    learn, cb, start_epoch = _fit(run, model, cfg.regime, cfg.epochs,                          # 4. fit
+                                  slice(lr_unfrozen/cfg.lr_mult, lr_unfrozen) if cfg.regime == 'unfrozen' else lr,
+                                  resume, cbs)
     fit_s = sum(e['seconds'] for e in cb['hist'].epochs + head_hist)  # every epoch, those before a resume too
     # ours, or a diagnostic callback's
     diagnosis = cb['guard'].diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)
@@ -606,14 +363,15 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
     if diagnosis is None and (out/'best.pth').exists(): learn.load('best', with_opt=False, weights_only=False)
     if not main:  # the first process writes the record and the model
         return dict(status='complete' if diagnosis is None else 'stopped', out=str(out), rank=rank_distrib())
+    bn = cfg.bn_stats or 'update'
     rec = _record(run, data, learn, cb, meta, t_start,                                         # 5. record
-                  name=name or f"{run_name(arch, len(data.classes), channels, size)}"
-                               f"{'' if regime == 'scratch' else '-' + regime}-s{seed}",
-                  diagnosis=diagnosis, arch=arch, head=arch_kwargs.get('head'), regime=regime,
-                  regime_means=REGIMES[regime] + ('' if bn_stats == 'update' else f"; BatchNorm: {BN_STATS[bn_stats]}"),
-                  weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')), config=config,
-                  lr_used=lr_unfrozen if regime == 'unfrozen' else lr, lr_found=lr_found,
-                  lr_head=lr if regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen,
+                  name=name or f"{run_name(cfg.arch, len(data.classes), cfg.channels, cfg.size)}"
+                               f"{'' if cfg.regime == 'scratch' else '-' + cfg.regime}-s{cfg.seed}",
+                  diagnosis=diagnosis, arch=cfg.arch, head=cfg.arch_kwargs.get('head'), regime=cfg.regime,
+                  regime_means=REGIMES[cfg.regime] + ('' if bn == 'update' else f"; BatchNorm: {BN_STATS[bn]}"),
+                  weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')), config=cfg,
+                  lr_used=lr_unfrozen if cfg.regime == 'unfrozen' else lr, lr_found=lr_found,
+                  lr_head=lr if cfg.regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen,
                   lr_find_iters=run.lr_find_iters or None, lr_groups_peak=cb['lrg'].peak() if cb['lrg'].lrs else None,
                   input_stats=list(stats), resumed_from_epoch=start_epoch if resume else None, fit_s=round(fit_s, 2),
                   head_history=head_hist or None, notes=notes or None)
@@ -621,96 +379,3 @@ def train(data:FerData, # the images (a FerData, or a path that `load_fer` reads
     (out/'record.json').write_text(json.dumps(rec, indent=1))
     res = RunRecord(rec | dict(out=str(out))); res.learn = learn; learn.meta = meta | dict(record=rec['name'])
     return res
-
-# %% ../nbs/01a_learner.ipynb #9180dba7
-from dataclasses import dataclass, field
-
-@dataclass
-class Preset:
-    "How big a notebook's runs are, and on what data."
-    name: str; data: str|None; epochs: int; claim_epochs: int; bs: int = 128; custom: dict = field(default_factory=dict)
-    # transfer lessons: epochs, freeze_epochs, bs, size, lr_find_it, sample (images per class of each split,
-    # None: all), lr (None: lr_find)
-    transfer: dict = field(default_factory=dict)
-    def __repr__(self):
-        return (f"preset {self.name!r}: {self.epochs} epochs (claims: {self.claim_epochs}), batch {self.bs}"
-                + (f", custom CNN {self.custom}" if self.custom else '') + ", data: "
-                + (self.data or 'the embedded SYNTHETIC data (not FER2013)'))
-
-PRESETS = dict(ci=dict(epochs=3, claim_epochs=2,
-                       custom=dict(widths=(16, 32, 64, 128, 128), hidden=(64, 32)),  # a quarter of the width: fast
-                       # big bodies on 16 faces a class of every split, at a fixed rate (lr_find costs more than the
-                       # run): checks the code
-                       transfer=dict(epochs=1, freeze_epochs=1, bs=32, size=48, lr_find_it=10, sample=16, lr=1e-3)),
-               cpu=dict(epochs=20, claim_epochs=4,
-                        transfer=dict(epochs=8, freeze_epochs=1, bs=64, size=48, lr_find_it=100, sample=None)),
-               gpu=dict(epochs=40, claim_epochs=20, bs=256,
-                        transfer=dict(epochs=20, freeze_epochs=2, bs=128, size=96, lr_find_it=100, sample=None)))
-
-def preset(name:str|None=None, # 'ci', 'cpu' or 'gpu'; default: $FER_NB_PRESET, else ci (synthetic data, tests), cpu/gpu
-           data:str|None=None # data source; default: $FER_NB_DATA (None: synthetic)
-          ) -> Preset:
-    "The run size and data for a notebook."
-    data = data or os.environ.get('FER_NB_DATA') or None
-    name = name or os.environ.get('FER_NB_PRESET') or ('ci' if data is None or os.environ.get('IN_TEST')
-                                                       else 'gpu' if torch.cuda.is_available() else 'cpu')
-    if name not in PRESETS: raise FerArgError(f"preset {name!r}: unknown; expected one of {list(PRESETS)}")
-    return Preset(name, data, **PRESETS[name])
-
-def _committed_for(folder:Path, source) -> bool:
-    "Is the record in `folder` a finished run on `source`'s faces (the same content)?"
-    r, src = read_json(folder/'record.json'), Path(source).expanduser()
-    return r.get('status') == 'complete' and src.exists() and r.get('data', {}).get('sha256') == source_hash(src)
-
-def run_dir(p:Preset, name:str) -> Path:
-    "Run `name` of preset `p`: its committed record's folder if there is one, else a new folder (never `results/`)."
-    # ci or synthetic data: a `scratch_dir`. Real data: `results/<preset>/<name>` where a record is committed there
-    # (`train` returns it, and trains nothing), unless $FER_NB_NEW_RUN asks for a new run; else
-    # `$FER_NB_RUNS/<preset>/<name>` (default `runs/`), the user's own folder
-    if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
-    rec = results_dir()/p.name/name
-    if (rec/'record.json').exists() and not os.environ.get('FER_NB_NEW_RUN') and _committed_for(rec, p.data):
-        print(f"{_shown(rec)}: a committed record; it is shown, not trained again "
-              "(FER_NB_NEW_RUN=1: a new run, in runs/)")
-        return rec
-    return Path(os.environ.get('FER_NB_RUNS') or 'runs')/p.name/name
-
-# %% ../nbs/01a_learner.ipynb #19e2c0d0
-class _BatchTimer(Callback):
-    order = 100
-    def __init__(self, skip=2): self.skip = skip
-    def before_batch(self):
-        if self.training and self.iter == self.skip: self.t0 = time.perf_counter()
-    def after_train(self): self.seconds = time.perf_counter() - self.t0
-
-def fastai_vs_bare(data:FerData, arch:str='custom', bs:int=128, n_batches:int=20, lr:float=1e-3, seed:int=0,
-                   rounds:int=3) -> dict:
-    "Training images/s of `arch` through fastai's `Learner` and a bare PyTorch loop; best of `rounds` alternating runs."
-    # both see the same tensors and batch size
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(data.y['train']), generator=g)[:bs*n_batches]
-    x, y = data.x['train'][idx], data.y['train'][idx]
-    sub = FerData(dict(train=x, valid=x[:bs]), dict(train=y, valid=y[:bs]), dict(train=['']*len(y), valid=['']*bs),
-                  data.classes, data.source, data.sha256, data.synthetic)
-    mean, std = pixel_stats(x)
-    mk = lambda: get_model(arch, len(data.classes), 1).to(memory_format=torch.channels_last)
-    def fastai_run():
-        set_seed(seed); tm = _BatchTimer()
-        learn = _learner(fer_dls(sub, bs=bs, aug=False, stats=(mean, std)), mk(), 0.01, scratch_dir(), [tm])
-        with learn.no_bar(), learn.no_logging(): learn.fit(1, lr)
-        return bs*(n_batches-2)/tm.seconds
-    def bare_run():
-        set_seed(seed); model = mk().train(); opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-        perm = torch.randperm(len(y))
-        for i in range(n_batches):
-            if i == 2: t0 = time.perf_counter()
-            b = perm[i*bs:(i+1)*bs]
-            xb = ((x[b].float()/255 - mean)/std).unsqueeze(1)
-            loss = torch.nn.functional.cross_entropy(model(xb), y[b])
-            opt.zero_grad(); loss.backward(); opt.step()
-        return bs*(n_batches-2)/(time.perf_counter()-t0)
-    runs = [(fastai_run(), bare_run()) for _ in range(rounds)]
-    f, b = max(r[0] for r in runs), max(r[1] for r in runs)
-    return dict(arch=arch, bs=bs, batches=n_batches-2, rounds=rounds, fastai_img_s=round(f, 1), bare_img_s=round(b, 1),
-                ratio=round(f/b, 3), all_rounds=[[round(u, 1), round(v, 1)] for u, v in runs],
-                threads=torch.get_num_threads())

@@ -21,8 +21,10 @@ from .errors import FerArgError
 from .data import FerData
 from .evaluate import classification_report
 from .models import CustomCNN
-from .learner import scratch_dir, versions, hardware, data_info
-from .inference import eval_tfms, load_model
+from .learner import scratch_dir
+from .records import versions, hardware, data_info
+from .data import eval_tfms
+from .inference import load_model
 from .heads import make_head, n_params
 
 # %% auto #0
@@ -55,7 +57,7 @@ def corrupt(x:torch.Tensor, # uint8 faces [N, H, W]
     if severity not in range(1, 6): raise FerArgError(f"severity={severity!r}: expected 1 to 5")
     c = SEVERITY[name][severity-1]
     if name == 'jpeg': return torch.from_numpy(np.stack([_jpeg(a, c) for a in x.numpy()])) if len(x) else x.clone()
-    import kornia
+    import kornia  # only for the corruptions that need it: evaluating on clean faces needs no kornia
     f = x.float().div(255).unsqueeze(1)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -70,7 +72,7 @@ def corrupt(x:torch.Tensor, # uint8 faces [N, H, W]
 def show_corruptions(face:torch.Tensor, # one uint8 face [H, W]
                      severities=(1, 3, 5)):
     "One face under every corruption (rows) at `severities` (columns)."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when plotting: importing this module stays light
     fig, axs = plt.subplots(len(CORRUPTIONS), len(severities) + 1,
                             figsize=(1.1*(len(severities) + 1), 1.1*len(CORRUPTIONS)))
     for r, n in enumerate(CORRUPTIONS):
@@ -114,7 +116,7 @@ def features(body:nn.Module, # a frozen body
 
 # %% ../nbs/08b_ood.ipynb #312f4c85
 from .data import TensorPairs
-from .learner import KeepBest
+from .callbacks import KeepBest
 
 class FeatureDL(DataLoader):
     "A fastai `DataLoader` over cached feature maps: each batch is one indexing operation."
@@ -355,7 +357,7 @@ def corruption_table(recs:list) -> pd.DataFrame:
 
 def plot_severity(recs:list, ax=None):
     "Test accuracy against corruption severity (0: clean), one line per head (mean over seeds) with its 95% band."
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # only when plotting: importing this module stays light
     if ax is None: _, ax = plt.subplots(figsize=(5, 3))
     for h, rs in _by_head(recs).items():
         ws = ['test'] + [f'severity {s}' for s in range(1, 6)]

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np, torch
 from PIL import Image, UnidentifiedImageError
 from .errors import FerFileError, FerArgError
-from .data import SIZE, upright_gray, face48
+from .data import upright_gray, face48
+from .core import SIZE
 from .inference import get_probs
 
 # %% auto #0
@@ -48,7 +49,7 @@ def face_cascade(path=None # a Haar cascade XML file; default: OpenCV's frontal-
                 ):
     "OpenCV's Haar cascade from `path`, loaded once; an error that says so when it cannot be loaded."
     # (OpenCV loads a missing file silently, and then finds no face anywhere)
-    import cv2
+    import cv2  # only when a face must be found: predicting on face crops needs no OpenCV
     path = str(path or Path(cv2.data.haarcascades)/'haarcascade_frontalface_default.xml')
     if path not in _cascades:
         c = cv2.CascadeClassifier(path)

@@ -10,19 +10,16 @@ import difflib, hashlib, importlib.util, json, os, socket, threading
 from pathlib import Path
 import torch, torch.nn as nn, pandas as pd
 import timm
+from timm.models import load_state_dict
 from fastai.vision.learner import TimmBody, add_head, default_split
 from fastai.learner import Learner
-from fastai.callback.core import Callback
-from .core import CAPSTONE4
 # WeightsUnavailable: the hub or a file could not give the weights
 from .errors import WeightsUnavailable, FerArgError, FerFileError
 
 # %% auto #0
-__all__ = ['PACKAGED', 'REGIMES', 'CAPSTONE', 'hub_reachable', 'file_sha256', 'resolve_weights', 'weights_label',
-           'load_weights_file', 'packaged_weights', 'packaged_state_dict', 'FeatureBody', 'InnerNorm', 'TransferModel',
-           'feature_stages', 'default_cut', 'get_transfer_model', 'count_params', 'regime_params', 'LrGroups',
-           'body_features', 'linear_probe', 'feature_probe', 'weights_for', 'regime_frame', 'side_by_side',
-           'plot_regimes', 'recorded_regimes']
+__all__ = ['PACKAGED', 'hub_reachable', 'file_sha256', 'resolve_weights', 'weights_label', 'load_weights_file',
+           'packaged_weights', 'packaged_state_dict', 'FeatureBody', 'InnerNorm', 'TransferModel', 'feature_stages',
+           'default_cut', 'get_transfer_model', 'count_params', 'regime_params', 'weights_for']
 
 # %% ../nbs/01d_transfer.ipynb #1d2b09f8
 def hub_reachable(timeout:float=1.5) -> tuple:
@@ -101,7 +98,6 @@ def weights_label(w:dict|None) -> str:
 
 def load_weights_file(arch:str, path) -> dict:
     "The state dict in `path` (.safetensors or .pth), checked to hold every body tensor of timm's `arch` in its shape."
-    from timm.models import load_state_dict
     try: sd = load_state_dict(str(path), weights_only=True)
     except Exception as e: raise FerFileError(
         f"weights={str(path)!r}: not a readable state dict ({type(e).__name__}: {str(e)[:200]})") from None
@@ -240,11 +236,6 @@ def get_transfer_model(arch:str, # any timm architecture name ('vgg16', 'resnet1
                          cut=cut)
 
 # %% ../nbs/01d_transfer.ipynb #68490233
-REGIMES = dict(truncated='pretrained layers up to an intermediate stage, frozen; new head',
-               frozen='whole pretrained feature extractor, frozen; new head',
-               unfrozen='pretrained; head first, then all layers with discriminative learning rates',
-               scratch='random weights, all layers trainable')
-
 def count_params(model:nn.Module) -> dict:
     "Total and trainable parameters of `model`."
     ps = list(model.parameters())
@@ -271,64 +262,6 @@ def regime_params(arch:str, n_out:int=4, channels:int=3, cut:int|None=None) -> p
     df['trainable %'] = (100*df.trainable/df.total).round(2)
     return df
 
-# %% ../nbs/01d_transfer.ipynb #6b6e424c
-class LrGroups(Callback):
-    "Record every parameter group's learning rate at each training step (after fastai's `ParamScheduler` has set it)."
-    order = 70
-    def before_fit(self): self.lrs = []
-    def before_batch(self):
-        if self.training: self.lrs.append([h['lr'] for h in self.opt.hypers])
-    def peak(self) -> list:
-        "Each group's highest rate over the run."
-        return [max(s[i] for s in self.lrs) for i in range(len(self.lrs[0]))] if self.lrs else []
-
-# %% ../nbs/01d_transfer.ipynb #de26626a
-@torch.no_grad()
-def body_features(model:TransferModel, # `get_transfer_model`'s model
-                  x:torch.Tensor, # uint8 images [N, 48, 48]
-                  size:int=48, # input side, px
-                  stats=None, # input mean and std (default: the weights' own, else `x`'s)
-                  bs:int=256) -> torch.Tensor:
-    "The body's map of each image in `x`, averaged over space: `[N, channels]`, in eval mode."
-    # `fer_nb.ood.features` does this for a loaded model's body; importing it here would close an import cycle
-    from fastai.torch_core import TensorImage
-    from fer_nb.data import pixel_stats, eval_tfms
-    stats = stats or (tuple(model.stats) if model.stats else pixel_stats(x))
-    tf = eval_tfms(dict(channels=3, size=size, stats=stats))
-    model.eval(); body = model[0]
-    dev = next(model.parameters()).device
-    return torch.cat([body(tf(TensorImage(x[i:i+bs].unsqueeze(1))).as_subclass(torch.Tensor).to(dev)).float()
-                      .mean((2, 3)).cpu() for i in range(0, len(x), bs)])
-
-def linear_probe(f_train, y_train, f_valid, y_valid, wd:float=1e-3, iters:int=300) -> float:
-    "Valid accuracy of a logistic regression (L2 `wd`) fitted by L-BFGS to features `f_train` standardised on train."
-    mu, sd = f_train.mean(0), f_train.std(0) + 1e-6
-    a, b, y = (f_train - mu)/sd, (f_valid - mu)/sd, torch.as_tensor(y_train)
-    lin = nn.Linear(a.shape[1], int(max(y.max(), torch.as_tensor(y_valid).max())) + 1)
-    opt = torch.optim.LBFGS(lin.parameters(), max_iter=iters, line_search_fn='strong_wolfe')
-    def loss():
-        opt.zero_grad(); l = nn.functional.cross_entropy(lin(a), y) + wd*lin.weight.pow(2).sum(); l.backward(); return l
-    with torch.enable_grad(): opt.step(loss)
-    with torch.no_grad(): return (lin(b).argmax(1) == torch.as_tensor(y_valid)).float().mean().item()
-
-# %% ../nbs/01d_transfer.ipynb #c90eb5af
-def feature_probe(model:TransferModel, # `get_transfer_model`'s model
-                  data, # a `FerData`: the probe fits on train, scores on valid
-                  n:int=3000, # training images (a seeded random sample)
-                  size:int=48, seed:int=0) -> dict:
-    "Dead channels, mean magnitude and a linear probe's valid accuracy (95% CI) of `model`'s body on `data`."
-    from fer_nb.evaluate import wilson
-    from fer_nb.data import pixel_stats
-    idx = torch.randperm(len(data.y['train']), generator=torch.Generator().manual_seed(seed))[:n]
-    st = tuple(model.stats) if model.stats else pixel_stats(data.x['train'][idx])  # as `train` normalises
-    ftr, fva = body_features(model, data.x['train'][idx], size, st), body_features(model, data.x['valid'], size, st)
-    yva = torch.as_tensor(data.y['valid'])
-    acc = linear_probe(ftr, torch.as_tensor(data.y['train'])[idx], fva, yva)
-    return dict(weights=weights_label(model.weights), size=size, channels=ftr.shape[1],
-                dead=int((ftr.std(0) < 1e-6).sum()), mean_abs=ftr.abs().mean().item(),
-                probe=dict(accuracy=acc, ci95=list(wilson(round(acc*len(yva)), len(yva))), n_train=len(idx),
-                           n_valid=len(yva)))
-
 # %% ../nbs/01d_transfer.ipynb #96d31117
 def weights_for(arch:str) -> str|None:
     "The best weights for `arch` here: a file in `$FER_NB_WEIGHTS`, the hub's ImageNet weights, or None (said plainly)."
@@ -344,111 +277,3 @@ def weights_for(arch:str) -> str|None:
               "the same cell uses ImageNet weights.")
         return None
     print(f"{arch}: ImageNet weights from {desc['source']}"); return 'imagenet'
-
-# %% ../nbs/01d_transfer.ipynb #5e0eb980
-CAPSTONE = pd.DataFrame([
-    ('vgg16', 'truncated', 53.8, 52, 51), ('vgg16', 'frozen', 65.8, 62, 62.5), ('vgg16', 'unfrozen', 64, 78, 79),
-    ('resnet101', 'truncated', 30.6, 33.4, 30.5), ('resnet101', 'frozen', 50, 33.5, 44),
-    ('resnet101', 'unfrozen', 92.4, 77, 80),
-    ('efficientnet_b2', 'truncated', 26.3, 24.4, 25), ('efficientnet_b2', 'frozen', 26, 24.4, 25),
-    ('efficientnet_b2', 'unfrozen', 77.4, 25, 28),
-    ('custom', 'scratch', 92.4, 93.6, 93.3)], columns=['arch', 'regime', 'train', 'valid', 'test'])
-
-def regime_frame(recs) -> pd.DataFrame:
-    "`metrics_frame` of run records with their regime, weights and trainable parameters."
-    from fer_nb.records import metrics_frame
-    recs = list(recs.values()) if isinstance(recs, dict) else list(recs)
-    df = metrics_frame(recs)
-    df.insert(0, 'regime', [r.get('regime', 'scratch') for r in recs])
-    df.insert(1, 'weights', [weights_label(r.get('weights')) for r in recs])
-    df.insert(2, 'trainable', [f"{r['params']['trainable']:,}" for r in recs])
-    return df
-
-# %% ../nbs/01d_transfer.ipynb #b3b3d239
-def side_by_side(arch:str, # architecture of the rows
-                 recs=(), # this notebook's run records
-                 records=None # folder of recorded runs (default: the project's `results/`), or False to skip
-                ) -> pd.DataFrame:
-    """The capstone's rows for `arch` (as reported, in %) beside this notebook's runs and, per regime, the recorded
-    real-data run with the best valid accuracy under the holdout protocol (95% intervals)."""
-    from fer_nb.records import load_records, results_dir, acc_cell, data_cell
-    recs = list(recs.values()) if isinstance(recs, dict) else list(recs)
-    cap = CAPSTONE[CAPSTONE.arch == arch].set_index('regime')
-    rows = [dict(regime=g, source='capstone (claimed)', weights='imagenet' if g != 'scratch' else 'none',
-                 train=f"{c.train}", valid=f"{c.valid}", test=f"{c.test}") for g, c in cap.iterrows()]
-    folder = results_dir() if records is None else records
-    held = [r for r in load_records(folder) if r.get('arch') == arch and r.get('status') == 'complete'
-            and list(r['data']['classes']) == list(CAPSTONE4)  # not a pretraining (source-task) run
-            and r['data'].get('protocol', {}).get('name') == 'holdout'  # chosen on valid, with a test figure
-           ] if folder and Path(folder).exists() else []
-    best = {}  # one run a regime, chosen as every table chooses: on valid
-    for r in held:
-        if r['regime'] not in best or r['metrics']['valid']['accuracy'] > best[r['regime']]['metrics']['valid']['accuracy']:
-            best[r['regime']] = r
-    real = list(best.values())
-    for src, rs in (('this notebook', recs), ('recorded run', real)):
-        for r in rs:
-            rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})",
-                             weights=weights_label(r['weights']),
-                             **{s: acc_cell(r['metrics'][s]) if s in r['metrics'] else ''
-                                for s in ('train', 'valid', 'test')}))
-    order = {g: i for i, g in enumerate(REGIMES)}
-    return (pd.DataFrame(rows).sort_values('regime', key=lambda s: s.map(order), kind='stable')
-            .set_index(['regime', 'source']))
-
-# %% ../nbs/01d_transfer.ipynb #806b36ff
-def plot_regimes(recs:dict, title:str=''):
-    "Validation accuracy and training loss per epoch of each run in `recs` ({label: record}), one line each."
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(1, 2, figsize=(8, 2.6))
-    for k, r in recs.items():
-        e = [h['epoch'] for h in r['history']]
-        ax[0].plot(e, [h['valid_acc'] for h in r['history']], marker='.', label=k)
-        ax[1].plot(e, [h['train_loss'] for h in r['history']], marker='.', label=k)
-    ax[0].set_title(f'{title} valid accuracy'.strip(), fontsize=9)
-    ax[1].set_title(f'{title} train loss'.strip(), fontsize=9)
-    for a in ax: a.set_xlabel('epoch (after the head epochs, for unfrozen)', fontsize=8)
-    ax[1].legend(fontsize=7); plt.tight_layout()
-    return fig
-
-# %% ../nbs/01d_transfer.ipynb #8c9b84d3
-_ROW = dict(pretrain=0, **{g: i + 1 for i, g in enumerate(REGIMES)})
-
-def _rates(r:dict) -> str:
-    "The peak learning rate(s) a run used: one, or the body's and the head's after unfreezing."
-    g = r.get('lr_groups_peak') or [r.get('lr_used')]
-    if r.get('regime') == 'unfrozen' and len(g) > 1 and g[0] != g[-1]:
-        n = len(r.get('head_history') or [])
-        return f"head {r['lr_head']:.1e} ({n} ep), then body {g[0]:.1e} / head {g[-1]:.1e}"
-    return f"{g[-1]:.1e}" if g[-1] else ''
-
-def recorded_regimes(arch:str, # a timm name: vgg16, resnet101, efficientnet_b2
-                     records=None # folder of run records (default: the project's `results/`)
-                    ) -> tuple:
-    "`(table, records)`: the real-data runs of `arch` under the holdout protocol, its source pretraining first."
-    from fer_nb.records import load_records, results_dir, acc_cell, fit_minutes
-    folder = Path(records) if records is not None else results_dir()
-    recs = [r for r in (load_records(folder) if folder.exists() else [])
-            if r.get('arch') == arch and r.get('status') == 'complete' and not r['data']['synthetic']
-            and r['data'].get('protocol', {}).get('name') == 'holdout']
-    def key(r):  # a pretraining record names the file it wrote; a variant (BatchNorm, normalisation, body rate): named
-        if 'weights_file' in r: return 'pretrain'
-        c, ak = r['config'], r['config'].get('arch_kwargs') or {}
-        bn = '' if c.get('train_bn', True) else f", BN frozen, stats {c.get('bn_stats', 'update')}"
-        twice = ', normalised twice' if ak.get('inner_norm') else ''
-        mult = f", body rate 1/{c['lr_mult']:g} of the head's" if c.get('lr_mult', 100) != 100 else ''
-        return r['regime'] + bn + twice + mult
-    row = lambda r: _ROW.get('pretrain' if key(r) == 'pretrain' else r['regime'], 9)
-    recs = sorted(recs, key=lambda r: (r['config']['size'], row(r), key(r), weights_label(r.get('weights'))))
-    rows = [dict(run=key(r), weights=weights_label(r.get('weights')), px=r['config']['size'],
-                 classes=', '.join(r['data']['classes']) if key(r) == 'pretrain' else len(r['data']['classes']),
-                 epochs=len(r.get('head_history') or []) + len(r['history']),
-                 chosen=f"epoch {r['best_epoch']} on {r['selected_on']['epoch']}",
-                 rates=_rates(r), **{s: acc_cell(r['metrics'][s]) for s in ('train', 'valid', 'test')},
-                 fit_min=fit_minutes(r),
-                 record=r['out'])
-            for r in recs]
-    cols = ['run', 'weights', 'px', 'classes', 'epochs', 'chosen', 'rates', 'train', 'valid', 'test', 'fit_min',
-            'record']
-    named = {f"{row['run']} {row['weights']} {row['px']}px": r for row, r in zip(rows, recs)}
-    return pd.DataFrame(rows, columns=cols), named

@@ -7,14 +7,65 @@ import argparse, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 
+from fastai.callback.core import Callback
+from fastai.learner import Learner
+from fastai.losses import CrossEntropyLossFlat
+from fastai.torch_core import set_seed
+from fer_nb.callbacks import PlainTensors
+from fer_nb.data import FerData, fer_dls, pixel_stats
+from fer_nb.learner import scratch_dir
+from fer_nb.models import get_model
+
+class _BatchTimer(Callback):
+    order = 100
+    def __init__(self, skip=2): self.skip = skip
+    def before_batch(self):
+        if self.training and self.iter == self.skip: self.t0 = time.perf_counter()
+    def after_train(self): self.seconds = time.perf_counter() - self.t0
+
+def fastai_vs_bare(data:FerData, arch:str='custom', bs:int=128, n_batches:int=20, lr:float=1e-3, seed:int=0,
+                   rounds:int=3) -> dict:
+    "Training images/s of `arch` through fastai's `Learner` and a bare PyTorch loop; best of `rounds` alternating runs."
+    # both see the same tensors and batch size
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(data.y['train']), generator=g)[:bs*n_batches]
+    x, y = data.x['train'][idx], data.y['train'][idx]
+    sub = FerData(dict(train=x, valid=x[:bs]), dict(train=y, valid=y[:bs]), dict(train=['']*len(y), valid=['']*bs),
+                  data.classes, data.source, data.sha256, data.synthetic)
+    mean, std = pixel_stats(x)
+    mk = lambda: get_model(arch, len(data.classes), 1).to(memory_format=torch.channels_last)
+    def fastai_run():
+        set_seed(seed); tm = _BatchTimer()
+        learn = Learner(fer_dls(sub, bs=bs, aug=False, stats=(mean, std)), mk(), loss_func=CrossEntropyLossFlat(),
+                        wd=0.01, path=scratch_dir(), cbs=[PlainTensors(), tm])
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, lr)
+        return bs*(n_batches-2)/tm.seconds
+    def bare_run():
+        set_seed(seed); model = mk().train(); opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+        perm = torch.randperm(len(y))
+        for i in range(n_batches):
+            if i == 2: t0 = time.perf_counter()
+            b = perm[i*bs:(i+1)*bs]
+            xb = ((x[b].float()/255 - mean)/std).unsqueeze(1)
+            loss = torch.nn.functional.cross_entropy(model(xb), y[b])
+            opt.zero_grad(); loss.backward(); opt.step()
+        return bs*(n_batches-2)/(time.perf_counter()-t0)
+    runs = [(fastai_run(), bare_run()) for _ in range(rounds)]
+    f, b = max(r[0] for r in runs), max(r[1] for r in runs)
+    return dict(arch=arch, bs=bs, batches=n_batches-2, rounds=rounds, fastai_img_s=round(f, 1), bare_img_s=round(b, 1),
+                ratio=round(f/b, 3), all_rounds=[[round(u, 1), round(v, 1)] for u, v in runs],
+                threads=torch.get_num_threads())
+
 def timed(f):
     t = time.perf_counter(); r = f(); return r, round(time.perf_counter() - t, 3)
 
 def main():
     ap = argparse.ArgumentParser(); ap.add_argument('zip'); ap.add_argument('--model'); ap.add_argument('--out', default='results/benchmarks/cpu.json')
     a = ap.parse_args()
-    from fer_nb.data import load_fer, fer_dl, fer_tfms, BatchAug, loader_speed, SPLITS
-    from fer_nb.learner import fastai_vs_bare, get_probs, load_model, hardware, versions
+    from fer_nb.data import load_fer, fer_dl, fer_tfms, BatchAug, loader_speed
+    from fer_nb.core import SPLITS
+    from fer_nb.inference import get_probs, load_model
+    from fer_nb.records import hardware, versions
     from fastai.vision.augment import aug_transforms
     rec = dict(what='CPU benchmarks (tools/bench_cpu.py)', hardware=hardware(), versions=versions(), data=a.zip)
     with tempfile.TemporaryDirectory() as cache:

@@ -17,7 +17,7 @@ os.chdir(os.environ.get("FER_NB_ROOT") or Path(__file__).resolve().parent.parent
 import torch
 from fer_nb.data import load_fer, fer_dls
 from fer_nb.models import get_model
-from fer_nb.learner import hardware, versions
+from fer_nb.records import hardware, versions
 
 ARCHS = (('custom', 1, None), ('tf_efficientnet_lite0', 3, 'imagenet'), ('tf_efficientnet_lite2', 3, 'imagenet'))
 

@@ -11,9 +11,8 @@ import argparse, json, time, datetime
 from pathlib import Path
 import torch
 from fer_nb.data import load_fer
-from fer_nb.data import fer_dls
-from fer_nb.learner import _learner, _quiet, hardware, versions
-from fer_nb.transfer import get_transfer_model
+from fer_nb.learner import fer_learner
+from fer_nb.records import hardware, versions
 from fastai.callback.core import Callback
 
 class Timer(Callback):
@@ -25,11 +24,10 @@ class Timer(Callback):
 
 def bench(data, arch, size, regime, bs, batches, warm=2):
     sub = data.sample((bs*(batches+warm))//len(data.classes) + 1, splits=['train'])
-    model = get_transfer_model(arch, len(data.classes), 3).to(memory_format=torch.channels_last)
     tm = Timer()
-    learn = _learner(fer_dls(sub, bs=bs, channels=3, size=size), model, 0.01, '/tmp', [tm]); _quiet(learn)
+    learn = fer_learner(sub, arch, size=size, bs=bs, cbs=[tm], path='/tmp')  # random weights, augmented, channels_last
     if regime == 'frozen': learn.freeze()
-    learn.fit(1, 1e-3)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
     t = sum(tm.times[warm:warm+batches]); n = bs*len(tm.times[warm:warm+batches])
     return dict(arch=arch, size=size, regime=regime, bs=bs, images_timed=n, s_per_image=t/n,
                 s_per_epoch=round(t/n*len(data.y['train']), 1), train_images=len(data.y['train']))
