@@ -16,7 +16,7 @@ from .learner import read_json, scratch_dir
 from .records import results_dir, shown_path
 
 # %% auto #0
-__all__ = ['PRESETS', 'Preset', 'preset', 'run_dir']
+__all__ = ['PRESETS', 'Preset', 'preset', 'run_dir', 'claim_variants']
 
 # %% ../nbs/01j_lessons.ipynb #9180dba7
 @dataclass
@@ -68,3 +68,13 @@ def run_dir(p:Preset, name:str) -> Path:
               "(FER_NB_NEW_RUN=1: a new run, in runs/)")
         return rec
     return Path(os.environ.get('FER_NB_RUNS') or 'runs')/p.name/name
+
+# %% ../nbs/01j_lessons.ipynb #1d287d70
+def claim_variants(p:Preset) -> dict:
+    "Lesson 01's claims runs, `{name: train's arguments}`: the capstone's final model, then one change each."
+    return {'custom-gray':      dict(arch='custom', arch_kwargs=p.custom),
+            'custom-rgb':       dict(arch='custom', arch_kwargs=p.custom, channels=3),
+            'custom-no-aug':    dict(arch='custom', arch_kwargs=p.custom, aug=False),
+            'custom-drop-conv': dict(arch='custom', arch_kwargs=p.custom | dict(p=0., p_conv=0.2)),
+            'model1':           dict(arch='model1'),
+            'model2':           dict(arch='model2')}

@@ -7,7 +7,6 @@ Docs: https://fer-nb.github.io/fer_nb/records.html.md"""
 # %% ../nbs/01g_records.ipynb #afa98bcf
 from __future__ import annotations
 import importlib.metadata, json, os, platform
-import torch
 from . import __version__
 from pathlib import Path
 import pandas as pd
@@ -89,6 +88,9 @@ def versions() -> dict:
 
 def hardware(device=None) -> dict:
     "The machine a run used: CPU model, cores and torch threads, and the GPU if one is used."
+    # torch here, not at the top: reading and showing records (the lessons' tables, the README) needs no torch
+    # (importing it costs about 1.2 s on 2 cores); a run that captures its hardware has imported it already
+    import torch
     cpu = platform.processor()
     try:
         with open('/proc/cpuinfo') as f: cpu = next(l.split(':', 1)[1].strip() for l in f if l.startswith('model name'))
