@@ -10,15 +10,16 @@ import json, random, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from fastai.callback.core import Callback, CancelFitException
+from fastai.learner import SkipToEpoch
 from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.torch_core import rank_distrib
 from .config import BN_STATS
-from .errors import FerArgError
+from .errors import FerArgError, FerFileError
 from .distributed import world_size
 
 # %% auto #0
 __all__ = ['History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint', 'resume_states', 'Restore', 'BnStats',
-           'PlainTensors', 'LrGroups']
+           'PlainTensors', 'LrGroups', 'Resume', 'run_callbacks']
 
 # %% ../nbs/00g_callbacks.ipynb #4c6eabc1
 def _skipped(cb) -> bool:
@@ -90,19 +91,25 @@ class HideSkipped(Callback):
 class Checkpoint(SaveModelCallback):
     "fastai's `SaveModelCallback(every_epoch=True, with_opt=True)` in one file, `last.pth`, plus the progress so far."
     # fastai's writes a file per epoch (`last_0.pth`, `last_1.pth`, ...: 180 MB each for VGG16) and no progress;
-    # this one overwrites `last.pth` and writes `progress.json` (epochs done, history, best), whence `train` resumes.
+    # this one overwrites `last.pth` and writes `progress.json` (epochs done, history, best), whence `Resume` resumes;
+    # all in the `Learner`'s folder, `learn.path/learn.model_dir`, where fastai's `save` writes.
     order = 65  # after History and KeepBest (whose best so far goes in the progress: `self.best` is this tracker's)
-    def __init__(self, progress:Path, hist:History, best:SaveModelCallback):
+    def __init__(self, hist:History, best:SaveModelCallback):
         super().__init__(fname='last', every_epoch=True, with_opt=True)
-        self.progress, self.hist, self.keep = progress, hist, best
+        self.hist, self.keep = hist, best
     def _save(self, name):
         self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
         prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
         # each process's own random states (its augmentation differs); the progress: the first process's
-        torch.save(resume_states(self.learn), self.progress.with_name(f'resume-{rank_distrib()}.pth'))
-        if rank_distrib() == 0: self.progress.write_text(json.dumps(prog))
+        folder = _folder(self.learn)
+        torch.save(resume_states(self.learn), folder/f'resume-{rank_distrib()}.pth')
+        if rank_distrib() == 0: (folder/'progress.json').write_text(json.dumps(prog))
     def after_epoch(self):
         if not _skipped(self): super().after_epoch()
+
+def _folder(learn) -> Path:
+    "Where fastai's `Learner.save` writes: the checkpoints and progress of a run."
+    return Path(learn.path)/learn.model_dir
 
 def _train_dl(learn):
     "The training `DataLoader` itself (a distributed run wraps it in fastai's `DistributedDL`)."
@@ -166,3 +173,37 @@ class LrGroups(Callback):
     def peak(self) -> list:
         "Each group's highest rate over the run."
         return [max(s[i] for s in self.lrs) for i in range(len(self.lrs[0]))] if self.lrs else []
+
+# %% ../nbs/00g_callbacks.ipynb #4c6bbaf9
+class Resume(Callback):
+    "Pick a fit up where `Checkpoint` left it: the last epoch's weights and optimizer, the history and best so far, the random states."
+    # the epochs done are skipped by fastai's own `SkipToEpoch` (what `fit(start_epoch=)` adds), so the one-cycle
+    # schedule goes on where it stopped; with no checkpoint in the folder, the fit starts from the beginning
+    order = -40  # before `Restore` (-30) and the callbacks whose state it sets (History 55, KeepBest 60)
+    def __init__(self, hist:History, best:SaveModelCallback): self.hist, self.keep, self.start_epoch = hist, best, 0
+    def before_fit(self):
+        folder, self.added = _folder(self.learn), []
+        if not (folder/'progress.json').exists(): self.start_epoch = 0; return
+        try: p = json.loads((folder/'progress.json').read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise FerFileError(f"{folder/'progress.json'}: not valid JSON ({e}); it is written by `Checkpoint`: "
+                               "remove the folder's checkpoints to start the fit again") from None
+        self.start_epoch, self.hist.epochs, self.keep.best = p['epochs_done'], p['history'], p['best']
+        self.learn.load('last', with_opt=True, weights_only=False)
+        self.learn.resume_epoch = self.start_epoch
+        if rank_distrib() == 0: print(f"resuming {folder} from epoch {self.start_epoch} of {self.n_epoch}")
+        self.added = [SkipToEpoch(self.start_epoch)]
+        if (st := folder/f'resume-{rank_distrib()}.pth').exists():
+            self.added.append(Restore(torch.load(st, weights_only=False)))
+        self.learn.add_cbs(self.added)
+    def after_fit(self):
+        self.learn.remove_cbs(self.added); self.learn.resume_epoch = 0
+
+def run_callbacks(resume:bool=False # pick up an interrupted fit at its last checkpoint, if the folder holds one
+                 ) -> list:
+    "A run's books as fastai callbacks, kept in the `Learner`'s folder: history, guard, best epoch, last epoch, rates."
+    # `History`; `NonFiniteGuard`; `KeepBest` (best.pth, by valid accuracy: the `Learner` needs fastai's `accuracy`
+    # metric); `Checkpoint` (last.pth, progress.json, resume-N.pth); `LrGroups`; `HideSkipped`; and `Resume`
+    hist, best = History(), KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False)
+    return [hist, NonFiniteGuard(), best, Checkpoint(hist, best), LrGroups(), HideSkipped(),
+            *([Resume(hist, best)] if resume else [])]

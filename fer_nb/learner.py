@@ -19,8 +19,7 @@ from fastai.metrics import accuracy
 from fastai.torch_core import set_seed, defaults, trainable_params, rank_distrib, distrib_barrier
 from fastai.vision.learner import default_split
 from fastcore.basics import noop, store_attr
-from .callbacks import (History, NonFiniteGuard, KeepBest, HideSkipped, Checkpoint, Restore, BnStats,
-                              PlainTensors, LrGroups)
+from .callbacks import History, NonFiniteGuard, BnStats, PlainTensors, run_callbacks
 from .config import TrainConfig, from_json, REGIMES, BN_STATS
 from .data import FerData, fer_dls, pixel_stats, load_fer, face48
 from .distributed import init_distributed, shard_cbs, same_everywhere, distributed_info, world_size
@@ -95,8 +94,6 @@ class _Run:
     def __init__(self, out:Path, dls, wd:float, train_bn:bool, lr_find_it:int, seed:int, state, device, main:bool,
                  progress:bool, meta:dict):
         store_attr(); self.lr_find_iters = []
-    @property
-    def prog_f(self): return self.out/'progress.json'
 
 def default_out(arch:str, n_classes:int, channels:int, size:int, regime:str='scratch') -> Path:
     "A run's folder when none is given, in Python and on the command line: `runs/NAME` (`$FER_NB_RUNS/NAME`)."
@@ -188,44 +185,31 @@ def _fit_head(run:_Run, model, epochs:int, lr:float, resume:bool) -> list:
     if run.main: torch.save(model.state_dict(), head_f); head_j.write_text(json.dumps(hh.epochs))
     return hh.epochs
 
-def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs=None) -> tuple:
-    "Step 4, fit `(learn, cb, start_epoch)`: one cycle, the best epoch on valid kept, a checkpoint every epoch."
-    # a resumed run starts from the last checkpoint
+def _fit(run:_Run, model, regime:str, epochs:int, lr, resume:bool, cbs:list) -> FerLearner:
+    "Step 4, fit: one cycle with the run's books (`run_callbacks`): best epoch on valid, a checkpoint every epoch."
+    # a resumed run goes on from its last checkpoint (`Resume`); after the fit the callbacks are the learner's
+    # attributes: `learn.history`, `learn.non_finite_guard`, `learn.lr_groups`, `learn.resume`
     set_seed(run.seed, reproducible=True)
-    cb = dict(hist=History(), guard=NonFiniteGuard(), lrg=LrGroups(),
-              best=KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False),
-              shards=shard_cbs(run.state, run.device))
-    learn = _learner(run.dls(), model, run.wd, run.out,
-                     [cb['hist'], cb['guard'], cb['best'], Checkpoint(run.prog_f, cb['hist'], cb['best']), cb['lrg'],
-                      HideSkipped(), *cb['shards'], *(cbs or [])], train_bn=run.train_bn, meta=run.meta)
+    learn = _learner(run.dls(), model, run.wd, run.out, [*run_callbacks(resume), *cbs], train_bn=run.train_bn,
+                     meta=run.meta)
     if regime in ('truncated', 'frozen'): learn.freeze()
     elif regime == 'unfrozen': learn.unfreeze()  # the head's learner froze the body's parameters
     if not run.progress: _quiet(learn)
-    start_epoch = 0
-    if resume:
-        p = read_json(run.prog_f)
-        start_epoch, cb['hist'].epochs, cb['best'].best = p['epochs_done'], p['history'], p['best']
-        learn.load('last', with_opt=True, weights_only=False); learn.resume_epoch = start_epoch
-        if (st_f := run.out/f'resume-{rank_distrib()}.pth').exists():
-            learn.add_cb(Restore(torch.load(st_f, weights_only=False)))
-        if run.main: print(f"resuming {run.out} from epoch {start_epoch} of {epochs}")
-    if start_epoch < epochs:
-        if not resume: cb['best'].best = -float('inf')
-        learn.fit_one_cycle(epochs, lr, start_epoch=start_epoch)
-    return learn, cb, start_epoch
+    learn.fit_one_cycle(epochs, lr)
+    return learn
 
 # %% ../nbs/01a_learner.ipynb #059d2010
-def _record(run:_Run, data:FerData, learn, cb:dict, meta:dict, t_start:float, **info) -> dict:
+def _record(run:_Run, data:FerData, learn, shards:list, meta:dict, t_start:float, **info) -> dict:
     "Step 5, record: evaluate every split at the best epoch; the run record (JSON-ready), with what chose what."
     status = 'complete' if info['diagnosis'] is None else 'stopped'
     metrics = evaluate_data(learn.model, meta, data) if status == 'complete' else {}
-    hist = cb['hist'].epochs
+    hist = learn.history.epochs
     return dict(schema=1, name=info.pop('name'), status=status, **(info | dict(config=info['config'].to_json())), wall_s=round(time.perf_counter()-t_start, 2),
                 params=count_params(learn.model), data=data_info(data), versions=versions(),
                 hardware=hardware(run.device),
                 finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 history=hist, best_epoch=max(hist, key=lambda e: e['valid_acc'])['epoch'] if hist else None,
-                metrics=metrics, distributed=distributed_info(run.state, info['config'].bs, cb['shards']),
+                metrics=metrics, distributed=distributed_info(run.state, info['config'].bs, shards),
                 selected_on=dict(epoch='valid',
                                  lr='given' if info['config'].lr is not None
                                     else 'lr_find on train batches (or the default rate where it was skipped)',
@@ -351,20 +335,23 @@ def train(data:FerData, # the faces: a FerData, or a path that `load_fer` reads
         # of the ratios swept in 06_imagenet_transfer: Lite0 at 48 px, valid 56.9% against 74.0% at 1/3)
         head_hist = _fit_head(run, model, cfg.freeze_epochs, lr, resume)                       # 3. fit the head
         lr_unfrozen, lr_found_unfrozen = _rate(run, lrs, 'lr_unfrozen', cfg.lr_unfrozen, model, freeze=False)
-    learn, cb, start_epoch = _fit(run, model, cfg.regime, cfg.epochs,                          # 4. fit
-                                  slice(lr_unfrozen/cfg.lr_mult, lr_unfrozen) if cfg.regime == 'unfrozen' else lr,
-                                  resume, cbs)
-    fit_s = sum(e['seconds'] for e in cb['hist'].epochs + head_hist)  # every epoch, those before a resume too
+    shards = shard_cbs(state, device)
+    learn = _fit(run, model, cfg.regime, cfg.epochs,                                           # 4. fit
+                 slice(lr_unfrozen/cfg.lr_mult, lr_unfrozen) if cfg.regime == 'unfrozen' else lr, resume,
+                 [*shards, *(cbs or [])])
+    hist = learn.history.epochs
+    fit_s = sum(e['seconds'] for e in hist + head_hist)  # every epoch, those before a resume too
     # ours, or a diagnostic callback's
-    diagnosis = cb['guard'].diagnosis or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None)
-    if diagnosis is None and not any(e.get('train_steps', 1) for e in cb['hist'].epochs + head_hist):
+    diagnosis = (learn.non_finite_guard.diagnosis
+                 or next((c.diagnosis for c in (cbs or []) if getattr(c, 'diagnosis', None)), None))
+    if diagnosis is None and not any(e.get('train_steps', 1) for e in hist + head_hist):
         diagnosis = "no training step was taken in any epoch (no batch, or every step skipped): the model is untrained"
     distrib_barrier()  # the first process has written its last checkpoint before any process looks for it
     if diagnosis is None and (out/'best.pth').exists(): learn.load('best', with_opt=False, weights_only=False)
     if not main:  # the first process writes the record and the model
         return dict(status='complete' if diagnosis is None else 'stopped', out=str(out), rank=rank_distrib())
     bn = cfg.bn_stats or 'update'
-    rec = _record(run, data, learn, cb, meta, t_start,                                         # 5. record
+    rec = _record(run, data, learn, shards, meta, t_start,                                         # 5. record
                   name=name or f"{run_name(cfg.arch, len(data.classes), cfg.channels, cfg.size)}"
                                f"{'' if cfg.regime == 'scratch' else '-' + cfg.regime}-s{cfg.seed}",
                   diagnosis=diagnosis, arch=cfg.arch, head=cfg.arch_kwargs.get('head'), regime=cfg.regime,
@@ -372,8 +359,8 @@ def train(data:FerData, # the faces: a FerData, or a path that `load_fer` reads
                   weights=getattr(model, 'weights', dict(kind='none', source='random initialisation')), config=cfg,
                   lr_used=lr_unfrozen if cfg.regime == 'unfrozen' else lr, lr_found=lr_found,
                   lr_head=lr if cfg.regime == 'unfrozen' else None, lr_found_unfrozen=lr_found_unfrozen,
-                  lr_find_iters=run.lr_find_iters or None, lr_groups_peak=cb['lrg'].peak() if cb['lrg'].lrs else None,
-                  input_stats=list(stats), resumed_from_epoch=start_epoch if resume else None, fit_s=round(fit_s, 2),
+                  lr_find_iters=run.lr_find_iters or None, lr_groups_peak=learn.lr_groups.peak() or None,
+                  input_stats=list(stats), resumed_from_epoch=learn.resume.start_epoch if resume else None, fit_s=round(fit_s, 2),
                   head_history=head_hist or None, notes=notes or None)
     if rec['status'] == 'complete': save_model(learn.model, meta | dict(record=rec['name']), out/'model.pt')
     (out/'record.json').write_text(json.dumps(rec, indent=1))
