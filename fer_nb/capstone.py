@@ -56,12 +56,12 @@ def side_by_side(arch:str, # architecture of the rows
         if r['regime'] not in best or r['metrics']['valid']['accuracy'] > best[r['regime']]['metrics']['valid']['accuracy']:
             best[r['regime']] = r
     real = list(best.values())
-    for src, rs in (('this notebook', recs), ('recorded run', real)):
-        for r in rs:
-            rows.append(dict(regime=r['regime'], source=f"{src}: {r['name']} ({data_cell(r)})",
-                             weights=weights_label(r['weights']),
-                             **{s: acc_cell(r['metrics'][s]) if s in r['metrics'] else ''
-                                for s in ('train', 'valid', 'test')}))
+    # a recorded run is named by its folder under `results/`, where its record is; this notebook's by name and data
+    named = [(f"this notebook: {r['name']} ({data_cell(r)})", r) for r in recs] + [(f"recorded: {r['out']}", r)
+                                                                                   for r in real]
+    for src, r in named:
+        rows.append(dict(regime=r['regime'], source=src, weights=weights_label(r['weights']),
+                         **{s: acc_cell(r['metrics'][s]) if s in r['metrics'] else '' for s in ('train', 'valid', 'test')}))
     order = {g: i for i, g in enumerate(REGIMES)}
     return (pd.DataFrame(rows).sort_values('regime', key=lambda s: s.map(order), kind='stable')
             .set_index(['regime', 'source']))

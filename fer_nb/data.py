@@ -387,7 +387,7 @@ PROTOCOLS = dict(
            "valid from train where missing")
 # what 'source' and 'holdout' mean for faces that are not FER2013 as Kaggle gives it
 OWN_PROTOCOLS = dict(
-    source="the source's own splits, as its folders name them: valid chooses, test only reports; "
+    source="the source's own splits (its folders, or its CSV's Usage): valid chooses, test only reports; "
            "valid from train where missing",
     holdout="valid = a seeded, stratified share of train, chooses; test = the source's valid split, only reports")
 
@@ -447,7 +447,7 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
                      + (f"; one image each of the classes too small for {valid_pct:.0%}: {', '.join(small)}"
                         if small else ''))
         split = dict(valid_pct=valid_pct, seed=seed)
-    means = (PROTOCOLS if fer2013 else OWN_PROTOCOLS)[protocol]
+    means = (OWN_PROTOCOLS if synthetic or not fer2013 else PROTOCOLS)[protocol]  # synthetic: its own splits
     prot = dict(name=protocol, chooses='valid', reports='test', means=means, **split)
     data = FerData(x, y, names, all_classes, 'synthetic' if synthetic else str(source), d['sha256'], synthetic, notes,
                    prot, fer2013).subset(classes)

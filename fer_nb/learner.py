@@ -131,7 +131,12 @@ def _open_run(out:Path, config:TrainConfig, main:bool) -> tuple:
                           "choose another output folder, or remove it to start again")
     resume = prog_f.exists() and old == config and (out/'last.pth').exists()
     if rec is not None and rec.get('status') == 'complete' and old == config:
-        if main: print(f"{shown_path(out)}: this run is complete; returning its record (a new run: another output folder)")
+        if main:
+            committed = out.resolve().is_relative_to(results_dir().resolve())
+            print(f"{shown_path(out)}: " + ("a committed record of this run; it is shown, not trained again "
+                                            "(a new run: another output folder; in a lesson, FER_NB_NEW_RUN=1)"
+                                            if committed else "this run is complete; returning its record "
+                                                              "(a new run: another output folder)"))
         return resume, RunRecord(rec | dict(out=str(out)))
     distrib_barrier()  # every process has read the folder before the first one writes to it
     if not resume and main: cfg_f.write_text(json.dumps(config.to_json())); prog_f.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ import torch
 from .data import source_hash
 from .errors import FerArgError
 from .learner import read_json, scratch_dir
-from .records import results_dir, shown_path
+from .records import results_dir
 
 # %% auto #0
 __all__ = ['PRESETS', 'Preset', 'preset', 'run_dir', 'claim_variants']
@@ -64,9 +64,7 @@ def run_dir(p:Preset, name:str) -> Path:
     if p.name == 'ci' or p.data is None: return scratch_dir(f"fer_nb-{name.replace('/', '-')}-")
     rec = results_dir()/p.name/name
     if (rec/'record.json').exists() and not os.environ.get('FER_NB_NEW_RUN') and _committed_for(rec, p.data):
-        print(f"{shown_path(rec)}: a committed record; it is shown, not trained again "
-              "(FER_NB_NEW_RUN=1: a new run, in runs/)")
-        return rec
+        return rec  # `train` says that it shows the record
     return Path(os.environ.get('FER_NB_RUNS') or 'runs')/p.name/name
 
 # %% ../nbs/01j_lessons.ipynb #1d287d70

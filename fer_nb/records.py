@@ -70,7 +70,9 @@ def load_records(folder) -> list:
 # %% ../nbs/01g_records.ipynb #7a0535f2
 def fit_minutes(rec:dict) -> float:
     "Minutes of training: the epochs' own seconds, head epochs too (a resumed run's `fit_s` counts its last session)."
-    return round(sum(h['seconds'] for h in (rec.get('head_history') or []) + rec['history'])/60, 1)
+    epochs = (rec.get('head_history') or []) + rec['history']
+    if not all('seconds' in h for h in epochs): return round(rec['fit_s']/60, 1)  # a heads run times its fit alone
+    return round(sum(h['seconds'] for h in epochs)/60, 1)
 
 def train_views(rec:dict) -> dict:
     "Train accuracy as logged at the chosen epoch, train measured in eval mode, and valid, in %."
