@@ -1,4 +1,4 @@
-"""The fastai callbacks of a training run: its history, the non-finite guard, the best and last epochs kept, the random states a resumed run restores, the frozen BatchNorm's statistics, plain tensors for the model, each parameter group's rate.
+"""The fastai callbacks of a training run, and their bundle for any `Learner` (`run_callbacks`): its history, the non-finite guard, the best and last epochs kept, the resume of an interrupted fit, the frozen BatchNorm's statistics, plain tensors for the model, each parameter group's rate.
 
 Docs: https://fer-nb.github.io/fer_nb/callbacks.html.md"""
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 import json, random, time
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
-from fastai.callback.core import Callback, CancelFitException
-from fastai.learner import SkipToEpoch
+from fastai.callback.core import Callback, CancelFitException, CancelEpochException
 from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.torch_core import rank_distrib
 from .config import BN_STATS
@@ -18,12 +17,19 @@ from .errors import FerArgError, FerFileError
 from .distributed import world_size
 
 # %% auto #0
-__all__ = ['History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint', 'resume_states', 'Restore', 'BnStats',
-           'PlainTensors', 'LrGroups', 'Resume', 'run_callbacks']
+__all__ = ['History', 'NonFiniteGuard', 'KeepBest', 'HideSkipped', 'Checkpoint', 'resume_states', 'BnStats', 'PlainTensors',
+           'LrGroups', 'Resume', 'run_callbacks']
 
 # %% ../nbs/00g_callbacks.ipynb #4c6eabc1
+def _in_fit(cb) -> bool:
+    "Whether `cb`'s learner is in `fit` itself; where it is not, `cb` is switched off until `after_fit`."
+    # `validate`, `get_preds` and `ClassificationInterpretation` fire `before_fit` and `after_fit` too, holding the
+    # learner's lock; `lr_find` is a fit with an `LRFinder`. A run's books are kept for the fit alone.
+    cb.run = not cb.learn.lock.locked() and not hasattr(cb.learn, 'lr_finder')
+    return cb.run
+
 def _skipped(cb) -> bool:
-    "True for an epoch that a resumed run skips (fastai's `start_epoch` still calls `after_epoch` for it)."
+    "True for an epoch that a resumed fit skips (fastai still calls `after_epoch` for it)."
     return cb.epoch < getattr(cb.learn, 'resume_epoch', 0)
 
 class History(Callback):
@@ -31,7 +37,9 @@ class History(Callback):
     # Reads the epoch's losses and accuracy from fastai's `Recorder`; what `Recorder` lacks: the running train
     # accuracy, each epoch's seconds as a number (its log holds a formatted string), and the epochs before a resume.
     order = 55  # after fastai's Recorder (50), which computes the epoch's losses and metrics
-    def __init__(self, epochs:list|None=None): self.epochs = list(epochs or [])
+    def __init__(self): self.epochs = []
+    def before_fit(self):
+        if _in_fit(self): self.epochs = []  # a resumed fit's epochs are put back by `Resume`, after this
     def before_epoch(self): self.t0, self.right, self.seen, self.steps = time.perf_counter(), 0, 0, 0
     def after_step(self): self.steps += 1  # the optimizer's steps (fastai calls this for a cancelled step too)
     def after_cancel_step(self): self.steps -= 1
@@ -52,7 +60,9 @@ class NonFiniteGuard(TerminateOnNaNCallback):
     "fastai's `TerminateOnNaNCallback`, checked before the step and with a diagnosis that `train` records."
     # fastai's checks in `after_batch`, after the optimizer has stepped with non-finite gradients, and says nothing;
     # this one stops in `after_loss`, so the weights (and `last.pth`) stay finite.
-    def before_fit(self): self.diagnosis = None
+    diagnosis = None
+    def before_fit(self):
+        if _in_fit(self): self.diagnosis = None
     def after_batch(self): pass
     def after_loss(self):
         bad = not torch.isfinite(self.loss).all()
@@ -72,8 +82,15 @@ class NonFiniteGuard(TerminateOnNaNCallback):
 
 # %% ../nbs/00g_callbacks.ipynb #b28cc87c
 class KeepBest(SaveModelCallback):
-    "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to `train`."
-    def after_fit(self, **kwargs): pass  # `train` loads the best epoch itself, and not for a stopped run
+    "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to you."
+    # `train` loads the best epoch itself, and not for a stopped run; a fit of your own: `learn.load('best')`
+    def before_fit(self):
+        if not _in_fit(self): return
+        if self.monitor not in self.recorder.metric_names[1:]:
+            raise FerArgError(f"KeepBest: the Learner has no {self.monitor!r} metric; expected "
+                              f"metrics={self.monitor} (fastai.metrics), on which the best epoch is chosen")
+        super().before_fit()  # the best so far reset; a resumed fit's is put back by `Resume`, after this
+    def after_fit(self, **kwargs): pass
     def after_epoch(self):  # as fastai's, without its print: the run's history and record say which epoch was best
         if _skipped(self): return
         TrackerCallback.after_epoch(self)
@@ -82,7 +99,8 @@ class KeepBest(SaveModelCallback):
 class HideSkipped(Callback):
     "Keep the epochs a resumed run skips out of fastai's progress table (its `Recorder` logs a blank row for each)."
     order = 61  # after fastai's ProgressCallback (60), which installs the table's logger in `before_fit`
-    def before_fit(self): self.orig, self.learn.logger = self.learn.logger, self._log
+    def before_fit(self):  # (its own logger may be left installed by a fit that a KeyboardInterrupt ended)
+        if _in_fit(self) and self.learn.logger != self._log: self.orig, self.learn.logger = self.learn.logger, self._log
     def _log(self, row):
         if not _skipped(self): self.orig(row)
     def after_fit(self):
@@ -97,9 +115,12 @@ class Checkpoint(SaveModelCallback):
     def __init__(self, hist:History, best:SaveModelCallback):
         super().__init__(fname='last', every_epoch=True, with_opt=True)
         self.hist, self.keep = hist, best
+    def before_fit(self):
+        if _in_fit(self): super().before_fit()
     def _save(self, name):
         self.last_saved_path = self.learn.save(self.fname, with_opt=True)  # fastai's save: the first process only
-        prog = dict(epochs_done=self.epoch+1, history=self.hist.epochs, best=float(self.keep.best))
+        prog = dict(epochs_done=self.epoch+1, n_epoch=self.n_epoch, history=self.hist.epochs,
+                    best=float(self.keep.best))
         # each process's own random states (its augmentation differs); the progress: the first process's
         folder = _folder(self.learn)
         torch.save(resume_states(self.learn), folder/f'resume-{rank_distrib()}.pth')
@@ -124,19 +145,6 @@ def resume_states(learn) -> dict:
     return dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 numpy=np.random.get_state(), random=random.getstate(), loader=_train_dl(learn).rng.getstate(),
                 smooth_loss=dict(count=sl.count, val=sl.val))
-
-class Restore(Callback):
-    "On resume, put back the states saved with the last checkpoint (`resume_states`): the run goes on as if unstopped."
-    order = -30  # before any callback that might draw
-    def __init__(self, states:dict): self.states = states
-    def before_epoch(self):  # the first epoch trained again; the skipped ones before it draw nothing
-        if self.epoch != getattr(self.learn, 'resume_epoch', 0): return
-        s = self.states
-        torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
-        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-        _train_dl(self.learn).rng.setstate(s['loader'])
-        self.learn.recorder.smooth_loss.count, self.learn.recorder.smooth_loss.val = (s['smooth_loss']['count'],
-                                                                                       s['smooth_loss']['val'])
 
 # %% ../nbs/00g_callbacks.ipynb #9e724ecf
 class BnStats(Callback):
@@ -167,7 +175,9 @@ class PlainTensors(Callback):
 class LrGroups(Callback):
     "Record every parameter group's learning rate at each training step (after fastai's `ParamScheduler` has set it)."
     order = 70
-    def before_fit(self): self.lrs = []
+    def __init__(self): self.lrs = []
+    def before_fit(self):
+        if _in_fit(self): self.lrs = []
     def before_batch(self):
         if self.training: self.lrs.append([h['lr'] for h in self.opt.hypers])
     def peak(self) -> list:
@@ -176,34 +186,52 @@ class LrGroups(Callback):
 
 # %% ../nbs/00g_callbacks.ipynb #4c6bbaf9
 class Resume(Callback):
-    "Pick a fit up where `Checkpoint` left it: the last epoch's weights and optimizer, the history and best so far, the random states."
-    # the epochs done are skipped by fastai's own `SkipToEpoch` (what `fit(start_epoch=)` adds), so the one-cycle
-    # schedule goes on where it stopped; with no checkpoint in the folder, the fit starts from the beginning
-    order = -40  # before `Restore` (-30) and the callbacks whose state it sets (History 55, KeepBest 60)
-    def __init__(self, hist:History, best:SaveModelCallback): self.hist, self.keep, self.start_epoch = hist, best, 0
+    "Pick a fit up where `Checkpoint` left it: the last epoch's weights and optimizer, the history, best and random states."
+    # The epochs done are skipped as fastai's `SkipToEpoch` (what `fit(start_epoch=)` adds) skips them, so the
+    # one-cycle schedule goes on where it stopped; with no checkpoint, the fit starts from the beginning. It acts on
+    # the first fit only (the second fit of `fine_tune` does not continue the first), and only on the checkpoint
+    # of a fit of as many epochs.
+    order = 70  # as `SkipToEpoch`'s: after the Recorder (50), History (55) and KeepBest (60) have begun the fit
+    def __init__(self, hist:History, best:SaveModelCallback, resume:bool=True):
+        self.hist, self.keep, self.resume, self.start_epoch, self.states = hist, best, resume, 0, None
     def before_fit(self):
-        folder, self.added = _folder(self.learn), []
-        if not (folder/'progress.json').exists(): self.start_epoch = 0; return
-        try: p = json.loads((folder/'progress.json').read_text())
+        if not _in_fit(self): return
+        self.learn.resume_epoch = self.start_epoch = 0
+        if not self.resume: return
+        self.resume, f = False, _folder(self.learn)/'progress.json'
+        if not f.exists(): return
+        try: p = json.loads(f.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FerFileError(f"{folder/'progress.json'}: not valid JSON ({e}); it is written by `Checkpoint`: "
-                               "remove the folder's checkpoints to start the fit again") from None
+            raise FerFileError(f"{f}: not valid JSON ({e}); it is written by `Checkpoint`: remove it, and the "
+                               "folder's last.pth, to start the fit again") from None
+        if p.get('n_epoch', self.n_epoch) != self.n_epoch:
+            if rank_distrib() == 0:
+                print(f"{f}: the checkpoint of a fit of {p['n_epoch']} epochs, not {self.n_epoch}: not resumed")
+            return
         self.start_epoch, self.hist.epochs, self.keep.best = p['epochs_done'], p['history'], p['best']
         self.learn.load('last', with_opt=True, weights_only=False)
         self.learn.resume_epoch = self.start_epoch
-        if rank_distrib() == 0: print(f"resuming {folder} from epoch {self.start_epoch} of {self.n_epoch}")
-        self.added = [SkipToEpoch(self.start_epoch)]
-        if (st := folder/f'resume-{rank_distrib()}.pth').exists():
-            self.added.append(Restore(torch.load(st, weights_only=False)))
-        self.learn.add_cbs(self.added)
-    def after_fit(self):
-        self.learn.remove_cbs(self.added); self.learn.resume_epoch = 0
+        st = f.with_name(f'resume-{rank_distrib()}.pth')
+        self.states = torch.load(st, weights_only=False) if st.exists() else None
+        if rank_distrib() == 0: print(f"resuming {f.parent} from epoch {self.start_epoch} of {self.n_epoch}")
+    def before_epoch(self):
+        if self.epoch < self.start_epoch: raise CancelEpochException  # trained before the interruption
+        if self.epoch == self.start_epoch and self.states is not None: self._restore(self.states)
+    def _restore(self, s:dict):
+        "Put back the random states and smoothed loss saved with the checkpoint (`resume_states`)."
+        # the epoch trained first after a resume draws from them (the skipped ones before it draw nothing)
+        torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['random'])
+        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+        _train_dl(self.learn).rng.setstate(s['loader'])
+        sl = self.learn.recorder.smooth_loss
+        sl.count, sl.val = s['smooth_loss']['count'], s['smooth_loss']['val']
+    def after_fit(self): self.learn.resume_epoch = 0
 
 def run_callbacks(resume:bool=False # pick up an interrupted fit at its last checkpoint, if the folder holds one
                  ) -> list:
     "A run's books as fastai callbacks, kept in the `Learner`'s folder: history, guard, best epoch, last epoch, rates."
     # `History`; `NonFiniteGuard`; `KeepBest` (best.pth, by valid accuracy: the `Learner` needs fastai's `accuracy`
-    # metric); `Checkpoint` (last.pth, progress.json, resume-N.pth); `LrGroups`; `HideSkipped`; and `Resume`
-    hist, best = History(), KeepBest(monitor='accuracy', fname='best', reset_on_fit=False, with_opt=False)
-    return [hist, NonFiniteGuard(), best, Checkpoint(hist, best), LrGroups(), HideSkipped(),
-            *([Resume(hist, best)] if resume else [])]
+    # metric); `Checkpoint` (last.pth, progress.json, resume-N.pth); `LrGroups`; `HideSkipped`; `Resume`. They
+    # keep the books of `fit` itself, not of `validate`, `get_preds` or `lr_find`.
+    hist, best = History(), KeepBest(monitor='accuracy', fname='best', with_opt=False)
+    return [hist, NonFiniteGuard(), best, Checkpoint(hist, best), LrGroups(), HideSkipped(), Resume(hist, best, resume)]

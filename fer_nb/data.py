@@ -432,7 +432,7 @@ def load_fer(source=None, # CSV, image folder or zip; None: `$FER_NB_DATA`, else
                                           "use protocol='source'")
         if 'valid' in x:
             for k in (x, y, names): k['test'] = k.pop('valid')
-            notes.append(f"protocol 'holdout': the source's {'PublicTest' if fer2013 else 'valid split'} is the "
+            notes.append(f"protocol 'holdout': the source's {'PublicTest' if fer2013 and not synthetic else 'valid split'} is the "
                          "test split")
     if not 0 < valid_pct < 1: raise FerArgError(f"valid_pct={valid_pct}: expected a fraction between 0 and 1")
     split = dict(valid_pct=None, seed=None)  # how valid was made, where it was carved from train (part of a run's data)

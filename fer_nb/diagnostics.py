@@ -262,7 +262,7 @@ def yilmaz_poli_init_(model:nn.Module, k:float=1.0, # the mean of each layer's w
 # %% ../nbs/04a_diagnostics.ipynb #6892fe46
 class ApplyInit(Callback):
     "Apply `fn(model)` (an initialiser, e.g. `yilmaz_poli_init_`) before the first epoch of a fresh (not resumed) run."
-    order = -100
+    order = 75  # after `Resume` (70), which sets `resume_epoch` for a fit that it resumes
     def __init__(self, fn): self.fn, self.applied = fn, False
     def before_fit(self):
         if not self.applied and not getattr(self.learn, 'resume_epoch', 0):

@@ -280,7 +280,7 @@ def _build(data:FerData, cfg:TrainConfig, device) -> tuple:
 def fer_learner(data, # the faces: a FerData, or a path that `load_fer` reads
                 arch:str|None=None, # ours ('custom', 'model1', 'model2') or any timm name; None: config's, or 'custom'
                 config:TrainConfig|None=None, # the run's settings; None: a `TrainConfig` of `arch` and `**kwargs`
-                path=None, # where `save` and `export` write (default: runs/NAME, as `train`'s)
+                path=None, # where `save` and `export` write (default: runs/NAME-learner, beside `train`'s runs/NAME)
                 cbs:list|None=None, # fastai callbacks
                 device=None, # where batches go (default: cpu)
                 **kwargs # `TrainConfig`'s fields (regime, size, channels, bs, wd, aug, arch_kwargs, ...)
@@ -291,8 +291,10 @@ def fer_learner(data, # the faces: a FerData, or a path that `load_fer` reads
     cfg = _config(arch, config, kwargs)
     cfg = replace(cfg, bs=min(cfg.bs, len(data.y['train'])))
     model, stats, meta, dls = _build(data, cfg, device)
-    path = Path(path) if path is not None else default_out(cfg.arch, len(data.classes), cfg.channels, cfg.size,
-                                                            cfg.regime)
+    if path is None:  # not `train`'s folder: a fit of your own never writes over a run's checkpoints or model
+        out = default_out(cfg.arch, len(data.classes), cfg.channels, cfg.size, cfg.regime)
+        path = out.with_name(out.name + '-learner')
+    path = Path(path)
     learn = _learner(dls(), model, cfg.wd, path, cbs or [], train_bn=cfg.train_bn is not False, meta=meta)
     if cfg.uses_body: learn.freeze()
     return learn

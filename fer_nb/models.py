@@ -6,6 +6,7 @@ Docs: https://fer-nb.github.io/fer_nb/models.html.md"""
 
 # %% ../nbs/00h_models.ipynb #47f8d991
 from __future__ import annotations
+from collections import OrderedDict
 import torch.nn as nn
 from .heads import make_head  # the other heads of the custom CNN (`08a_heads`)
 
@@ -42,7 +43,8 @@ class CustomCNN(nn.Sequential):
         super().__init__(*convs, nn.AdaptiveMaxPool2d(1), nn.Flatten(), *fcs, nn.Linear(hidden[-1], n_out))
     def __getitem__(self, idx):
         "A layer, or a slice of layers as a plain `nn.Sequential` (`nn.Sequential`'s own would call this `__init__`)."
-        return nn.Sequential(*list(self._modules.values())[idx]) if isinstance(idx, slice) else super().__getitem__(idx)
+        if not isinstance(idx, slice): return super().__getitem__(idx)
+        return nn.Sequential(OrderedDict(list(self._modules.items())[idx]))  # the layers keep their names
 
 # %% ../nbs/00h_models.ipynb #782a504c
 def model1(n_out:int=4, channels:int=1) -> nn.Sequential:
