@@ -13,7 +13,8 @@ from fastai.callback.core import Callback, CancelFitException, CancelEpochExcept
 from fastai.callback.tracker import SaveModelCallback, TerminateOnNaNCallback, TrackerCallback
 from fastai.torch_core import rank_distrib
 from .config import BN_STATS
-from .errors import FerArgError, FerFileError
+from .errors import FerArgError
+from .records import read_json
 from .distributed import world_size
 
 # %% auto #0
@@ -83,7 +84,7 @@ class NonFiniteGuard(TerminateOnNaNCallback):
 # %% ../nbs/00g_callbacks.ipynb #b28cc87c
 class KeepBest(SaveModelCallback):
     "fastai's `SaveModelCallback` (best epoch by validation accuracy to `best.pth`), leaving the loading to you."
-    # `train` loads the best epoch itself, and not for a stopped run; a fit of your own: `learn.load('best')`
+    # `train` loads the best epoch itself (not for a stopped run); yours: `learn.load('best', with_opt=False)`
     def before_fit(self):
         if not _in_fit(self): return
         if self.monitor not in self.recorder.metric_names[1:]:
@@ -193,17 +194,14 @@ class Resume(Callback):
     # of a fit of as many epochs.
     order = 70  # as `SkipToEpoch`'s: after the Recorder (50), History (55) and KeepBest (60) have begun the fit
     def __init__(self, hist:History, best:SaveModelCallback, resume:bool=True):
-        self.hist, self.keep, self.resume, self.start_epoch, self.states = hist, best, resume, 0, None
+        self.hist, self.keep, self.pending, self.start_epoch, self.states = hist, best, resume, 0, None
     def before_fit(self):
         if not _in_fit(self): return
         self.learn.resume_epoch = self.start_epoch = 0
-        if not self.resume: return
-        self.resume, f = False, _folder(self.learn)/'progress.json'
+        if not self.pending: return  # (not `self.resume`: fastai names this callback so on the learner)
+        self.pending, f = False, _folder(self.learn)/'progress.json'
         if not f.exists(): return
-        try: p = json.loads(f.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise FerFileError(f"{f}: not valid JSON ({e}); it is written by `Checkpoint`: remove it, and the "
-                               "folder's last.pth, to start the fit again") from None
+        p = read_json(f, "it is written by `Checkpoint`: remove it, and the folder's last.pth, to start the fit again")
         if p.get('n_epoch', self.n_epoch) != self.n_epoch:
             if rank_distrib() == 0:
                 print(f"{f}: the checkpoint of a fit of {p['n_epoch']} epochs, not {self.n_epoch}: not resumed")

@@ -36,6 +36,13 @@ def regime_frame(recs) -> pd.DataFrame:
     return df
 
 # %% ../nbs/01l_capstone.ipynb #b3b3d239
+def _holdout_runs(arch:str, folder) -> list:
+    "The complete real-data records of `arch` under the holdout protocol (valid chose, test only reports) in `folder`."
+    folder = Path(folder) if folder else None
+    return [r for r in (load_records(folder) if folder and folder.exists() else [])
+            if r.get('arch') == arch and r.get('status') == 'complete' and not r['data']['synthetic']
+            and r['data'].get('protocol', {}).get('name') == 'holdout']
+
 def side_by_side(arch:str, # architecture of the rows
                  recs=(), # this notebook's run records
                  records=None # folder of recorded runs (default: the project's `results/`), or False to skip
@@ -47,10 +54,8 @@ def side_by_side(arch:str, # architecture of the rows
     rows = [dict(regime=g, source='capstone (claimed)', weights='imagenet' if g != 'scratch' else 'none',
                  train=f"{c.train}", valid=f"{c.valid}", test=f"{c.test}") for g, c in cap.iterrows()]
     folder = results_dir() if records is None else records
-    held = [r for r in load_records(folder) if r.get('arch') == arch and r.get('status') == 'complete'
-            and list(r['data']['classes']) == list(CAPSTONE_CLASSES)  # not a pretraining (source-task) run
-            and r['data'].get('protocol', {}).get('name') == 'holdout'  # chosen on valid, with a test figure
-           ] if folder and Path(folder).exists() else []
+    # the capstone's four classes: not a pretraining (source-task) run
+    held = [r for r in _holdout_runs(arch, folder) if list(r['data']['classes']) == list(CAPSTONE_CLASSES)]
     best = {}  # one run a regime, chosen as every table chooses: on valid
     for r in held:
         if r['regime'] not in best or r['metrics']['valid']['accuracy'] > best[r['regime']]['metrics']['valid']['accuracy']:
@@ -95,10 +100,7 @@ def recorded_regimes(arch:str, # a timm name: vgg16, resnet101, efficientnet_b2
                      records=None # folder of run records (default: the project's `results/`)
                     ) -> tuple:
     "`(table, records)`: the real-data runs of `arch` under the holdout protocol, its source pretraining first."
-    folder = Path(records) if records is not None else results_dir()
-    recs = [r for r in (load_records(folder) if folder.exists() else [])
-            if r.get('arch') == arch and r.get('status') == 'complete' and not r['data']['synthetic']
-            and r['data'].get('protocol', {}).get('name') == 'holdout']
+    recs = _holdout_runs(arch, records if records is not None else results_dir())
     def key(r):  # a pretraining record names the file it wrote; a variant (BatchNorm, normalisation, body rate): named
         if 'weights_file' in r: return 'pretrain'
         c, ak = r['config'], r['config'].get('arch_kwargs') or {}

@@ -13,9 +13,9 @@ import numpy as np, timm
 from safetensors.torch import save_file
 from .data import load_fer, class_set, FerData
 from .core import CAPSTONE_CLASSES
-from .learner import train, read_json
+from .learner import train
 from .lessons import preset, run_dir
-from .records import results_dir, load_records, acc_cell, data_cell
+from .records import results_dir, load_records, acc_cell, data_cell, read_json
 from .inference import load_model
 from .transfer import weights_for, weights_label, file_sha256
 from .capstone import CLAIMED

@@ -27,12 +27,11 @@ from .errors import FerError, FerArgError, FerDataError, FerFileError, FolderInU
 from .inference import get_probs, evaluate_data, save_model
 from .models import get_model
 from .predict import as_gray, detect_faces, crop48
-from .records import results_dir, shown_path, versions, hardware, data_info
+from .records import results_dir, shown_path, versions, hardware, data_info, read_json
 from .transfer import TransferModel, default_cut, count_params
 
 # %% auto #0
-__all__ = ['LR_FIND_MIN_IT', 'run_name', 'FerLearner', 'read_json', 'scratch_dir', 'default_out', 'RunRecord', 'fer_learner',
-           'train']
+__all__ = ['LR_FIND_MIN_IT', 'run_name', 'FerLearner', 'scratch_dir', 'default_out', 'RunRecord', 'fer_learner', 'train']
 
 # %% ../nbs/01a_learner.ipynb #d7b61d7d
 def run_name(arch:str, n_classes:int, channels:int, size:int) -> str:
@@ -73,13 +72,6 @@ def _quiet(learn):
     learn.remove_cb(ProgressCallback); learn.logger = noop
 
 # %% ../nbs/01a_learner.ipynb #d80a92c4
-def read_json(f) -> dict|list:
-    "The JSON in file `f`, or an error that names the file."
-    try: return json.loads(Path(f).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FerFileError(f"{f}: not valid JSON ({e}); files in a run folder are written by `train`: "
-                           "remove the folder to start the run again") from None
-
 # fewer lr_find iterations than this give no usable valley: on 12 batches of the synthetic faces it said 2e-6
 LR_FIND_MIN_IT = 30
 
@@ -100,11 +92,14 @@ def default_out(arch:str, n_classes:int, channels:int, size:int, regime:str='scr
     return (Path(os.environ.get('FER_NB_RUNS') or 'runs')
             /f"{run_name(arch, n_classes, channels, size)}{'' if regime == 'scratch' else '-' + regime}")
 
+def _in_results(out:Path) -> Path|None:
+    "`out` relative to the project's `results/` (where committed records live), or None when it is not in there."
+    try: return out.resolve().relative_to(results_dir().resolve())
+    except ValueError: return None
+
 def _not_over_committed(out:Path, config:TrainConfig) -> Path:
     "`out`, or where the run goes instead when `out` holds a committed record of another run: the user's `runs/`."
-    res = results_dir().resolve()
-    try: rel = out.resolve().relative_to(res)
-    except ValueError: return out  # not the project's records: `_open_run` refuses a folder of another run
+    if (rel := _in_results(out)) is None: return out  # not the project's records: `_open_run` refuses another run's
     if not (out/'record.json').exists() or (out/'config.json').exists(): return out  # a new run, or one in progress
     rec = read_json(out/'record.json')
     try:
@@ -132,10 +127,9 @@ def _open_run(out:Path, config:TrainConfig, main:bool) -> tuple:
     resume = prog_f.exists() and old == config and (out/'last.pth').exists()
     if rec is not None and rec.get('status') == 'complete' and old == config:
         if main:
-            committed = out.resolve().is_relative_to(results_dir().resolve())
             print(f"{shown_path(out)}: " + ("a committed record of this run; it is shown, not trained again "
                                             "(a new run: another output folder; in a lesson, FER_NB_NEW_RUN=1)"
-                                            if committed else "this run is complete; returning its record "
+                                            if _in_results(out) is not None else "this run is complete; returning its record "
                                                               "(a new run: another output folder)"))
         return resume, RunRecord(rec | dict(out=str(out)))
     distrib_barrier()  # every process has read the folder before the first one writes to it
@@ -245,6 +239,13 @@ class RunRecord(dict):
     "A run's record (a dict, as `record.json` holds it) and `learn`, its `FerLearner` at the best epoch."
     learn = None  # None for a finished run that `train` read back rather than trained
 
+def _fit_batch(cfg:TrainConfig, data:FerData) -> tuple:
+    "`(cfg, note)`: `cfg` with its batch lowered to a process's share of the training images where it is larger."
+    # with drop_last, a batch larger than that share would never step
+    if (n_train := len(data.y['train']) // world_size()) >= cfg.bs: return cfg, None
+    return replace(cfg, bs=n_train), f"bs={cfg.bs} is more than the {n_train} training images a process has: " \
+                                     f"batch lowered to {n_train}"
+
 def _config(arch, config, kwargs:dict) -> TrainConfig:
     "`config`, or a `TrainConfig` of `arch` and `kwargs` (not both); a truncated body's default cut filled in."
     if config is not None:
@@ -289,7 +290,7 @@ def fer_learner(data, # the faces: a FerData, or a path that `load_fer` reads
     # of the config, the fields that build a learner; epochs and rates are for the `fit` or `fine_tune` you call
     data = _as_data(data)
     cfg = _config(arch, config, kwargs)
-    cfg = replace(cfg, bs=min(cfg.bs, len(data.y['train'])))
+    cfg, _ = _fit_batch(cfg, data)
     model, stats, meta, dls = _build(data, cfg, device)
     if path is None:  # not `train`'s folder: a fit of your own never writes over a run's checkpoints or model
         out = default_out(cfg.arch, len(data.classes), cfg.channels, cfg.size, cfg.regime)
@@ -314,13 +315,9 @@ def train(data:FerData, # the faces: a FerData, or a path that `load_fer` reads
     t_start = time.perf_counter()
     data = _as_data(data)
     cfg = _config(arch, config, kwargs)
-    notes = []
-    # with drop_last, a batch larger than a process's share of the training set would never step
-    if (n_train := len(data.y['train']) // world_size()) < cfg.bs:
-        notes.append(f"bs={cfg.bs} is more than the {n_train} training images a process has: "
-                     f"batch lowered to {n_train}")
-        if rank_distrib() == 0: print(notes[-1])
-        cfg = replace(cfg, bs=n_train)
+    cfg, note = _fit_batch(cfg, data)
+    notes = [note] if note else []
+    if note and rank_distrib() == 0: print(note)
     cfg = cfg.for_data(data)  # the faces' identity joins the run's
     state, device = init_distributed(device)  # under torchrun / accelerate launch: one process of several
     main = rank_distrib() == 0  # only the first process writes: config, checkpoints, record, model

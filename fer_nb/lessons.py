@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from .data import source_hash
 from .errors import FerArgError
-from .learner import read_json, scratch_dir
-from .records import results_dir
+from .learner import scratch_dir
+from .records import results_dir, read_json
 
 # %% auto #0
 __all__ = ['PRESETS', 'Preset', 'preset', 'run_dir', 'claim_variants']

@@ -10,6 +10,7 @@ import importlib.metadata, json, os, platform
 from . import __version__
 from pathlib import Path
 import pandas as pd
+from .errors import FerFileError
 
 def results_dir() -> Path:
     "The `results/` folder: `$FER_NB_RESULTS`, else `results/` beside the nearest `pyproject.toml` above the cwd."
@@ -18,14 +19,20 @@ def results_dir() -> Path:
         if (d/'pyproject.toml').exists(): return d/'results'
     return Path.cwd()/'results'
 
+def read_json(f, fix:str="files in a run folder are written by `train`: remove the folder to start the run again"
+             ) -> dict|list:
+    "The JSON in file `f`, or an error that names the file and says how to `fix` it."
+    try: return json.loads(Path(f).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise FerFileError(f"{f}: not valid JSON ({e}); {fix}") from None
+
 def shown_path(p) -> str:
     "`p` as output shows it: relative to the project when it is inside it (no machine path in a stored output)."
     try: return str(Path(p).resolve().relative_to(results_dir().resolve().parent))
     except ValueError: return str(p)
 
 # %% auto #0
-__all__ = ['results_dir', 'shown_path', 'history_frame', 'acc_cell', 'data_cell', 'metrics_frame', 'plot_history', 'load_records',
-           'fit_minutes', 'train_views', 'versions', 'hardware', 'data_info']
+__all__ = ['results_dir', 'read_json', 'shown_path', 'history_frame', 'acc_cell', 'data_cell', 'metrics_frame', 'plot_history',
+           'load_records', 'fit_minutes', 'train_views', 'versions', 'hardware', 'data_info']
 
 # %% ../nbs/01g_records.ipynb #cd6ffe25
 def history_frame(rec:dict) -> pd.DataFrame:
@@ -63,7 +70,7 @@ def plot_history(rec:dict, ax=None):
 
 def load_records(folder) -> list:
     "Every `record.json` below `folder`, sorted by name; each with `out`, its folder relative to `folder`."
-    recs = [json.loads(p.read_text()) | dict(out=str(p.parent.relative_to(folder)))
+    recs = [read_json(p, 'a record is written by its run') | dict(out=str(p.parent.relative_to(folder)))
             for p in Path(folder).rglob('record.json')]
     return sorted(recs, key=lambda r: r['name'])
 

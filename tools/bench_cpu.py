@@ -3,9 +3,9 @@
 usage: python tools/bench_cpu.py ../shared/data/fer2013-dev.zip [--model results/cpu/custom-gray/model.pt] [--out results/benchmarks/cpu.json]
 Run on an idle machine: every figure is wall time on this machine's cores.
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, subprocess, tempfile, time
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+import pandas as pd, torch
 
 from fastai.callback.core import Callback
 from fastai.learner import Learner
@@ -63,7 +63,6 @@ def main():
     ap = argparse.ArgumentParser(); ap.add_argument('zip'); ap.add_argument('--model'); ap.add_argument('--out', default='results/benchmarks/cpu.json')
     a = ap.parse_args()
     from fer_nb.data import load_fer, fer_dl, fer_tfms, BatchAug, loader_speed
-    from fer_nb.core import SPLITS
     from fer_nb.inference import get_probs, load_model
     from fer_nb.records import hardware, versions
     from fastai.vision.augment import aug_transforms

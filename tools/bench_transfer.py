@@ -9,7 +9,6 @@ keeps its BatchNorm trainable), one fastai epoch over `batches` batches of the 4
 """
 import argparse, json, time, datetime
 from pathlib import Path
-import torch
 from fer_nb.data import load_fer
 from fer_nb.learner import fer_learner
 from fer_nb.records import hardware, versions
